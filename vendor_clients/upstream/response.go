@@ -1,0 +1,116 @@
+package upstream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxErrorBodyBytes bounds what is read of a non-2xx body: it is read only
+// for the vendor's message, and a huge error page must stay an HTTP error
+// rather than become too_large.
+const maxErrorBodyBytes = 64 << 10
+
+// DecodeJSON reads the response body and decodes it into v with Unmarshal.
+// A body that is not a JSON object or array (a gateway's HTML error page,
+// say) fails with its content type named instead of a syntax error.
+func DecodeJSON(resp *http.Response, v any) error {
+	var r io.Reader = resp.Body
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		r = io.LimitReader(r, maxErrorBodyBytes)
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("reading response: %w", err)
+	}
+	// Some vendors' frameworks send a UTF-8 byte order mark, which JSON forbids.
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, []byte("\ufeff")))
+	if len(body) == 0 {
+		return errors.New("response body is empty")
+	}
+	if body[0] != '{' && body[0] != '[' {
+		return fmt.Errorf("response is not JSON (%s)", contentType(resp.Header))
+	}
+	return Unmarshal(body, v)
+}
+
+// contentType names the body's media type without parameters, which are
+// free text the vendor controls.
+func contentType(h http.Header) string {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return "no content-type"
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "malformed content-type"
+	}
+	return "content-type " + mt
+}
+
+// Unmarshal is json.Unmarshal with errors that never quote a value from
+// data: encoding/json writes a misplaced number into its error ("number
+// 8771711500303127746"), and that number may be a secret.
+func Unmarshal(data []byte, v any) error {
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON: %w", err) // names one character at most
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if lit, ok := strings.CutPrefix(te.Value, "number "); ok && json.Valid([]byte(lit)) {
+			te.Value = "number"
+		}
+	}
+	return err
+}
+
+// maxVendorMessage bounds a vendor message in an error, in characters.
+const maxVendorMessage = 200
+
+// VendorMessage makes a vendor's free-text error message fit for an error
+// string: control characters and runs of white space become one space,
+// every occurrence of a secret (case-insensitively, as is or URL-encoded,
+// since vendors echo requests back) becomes <redacted>, and the result is
+// cut to at most 200 characters.
+func VendorMessage(msg string, secrets ...string) string {
+	msg = strings.Join(strings.FieldsFunc(msg, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}), " ")
+	if msg == "" {
+		return ""
+	}
+	var forms []string
+	for _, s := range secrets {
+		if s != "" {
+			forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s))
+		}
+	}
+	if len(forms) > 0 {
+		// Longest first: the alternation takes the first form that matches.
+		slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+		for i, f := range forms {
+			forms[i] = regexp.QuoteMeta(f)
+		}
+		re := regexp.MustCompile("(?i)" + strings.Join(forms, "|"))
+		msg = re.ReplaceAllLiteralString(msg, "<redacted>")
+	}
+	if utf8.RuneCountInString(msg) > maxVendorMessage {
+		msg = string([]rune(msg)[:maxVendorMessage-1]) + "…"
+	}
+	return msg
+}

@@ -1,0 +1,268 @@
+// Package upstream is the HTTP layer shared by every vendor client: it bounds
+// each request in time and size, names the exporter in User-Agent, classifies
+// the outcome for the exporter's own metrics and keeps credentials out of
+// error messages. It knows nothing about Prometheus.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Result classifies the outcome of one upstream request. The set is fixed: it
+// is the `result` label of quota_exporter_upstream_requests_total.
+type Result string
+
+const (
+	ResultSuccess      Result = "success"
+	ResultTimeout      Result = "timeout"       // no complete answer within the request timeout
+	ResultNetworkError Result = "network_error" // connection refused, DNS, TLS, redirect loop
+	ResultHTTPError    Result = "http_error"    // a non-2xx status that is none of the below
+	ResultAuthError    Result = "auth_error"    // the vendor rejected the credentials
+	ResultRateLimited  Result = "rate_limited"  // HTTP 429 or the vendor's own rate-limit code
+	ResultAPIError     Result = "api_error"     // the vendor's error envelope, other codes
+	ResultDecodeError  Result = "decode_error"  // the body is not the documented shape
+	ResultTooLarge     Result = "too_large"     // the body exceeds the size limit
+)
+
+// Results lists every Result, so metrics can be initialised to zero.
+var Results = []Result{
+	ResultSuccess, ResultTimeout, ResultNetworkError, ResultHTTPError, ResultAuthError,
+	ResultRateLimited, ResultAPIError, ResultDecodeError, ResultTooLarge,
+}
+
+// DefaultMaxBodyBytes bounds a response body when the client sets no limit.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Error is a classified upstream failure. Its message never contains a query
+// string, userinfo or a response body, so it is safe to log.
+type Error struct {
+	Result     Result
+	Op         string        // method and redacted URL, e.g. "GET https://host/path"
+	StatusCode int           // HTTP status, 0 if none was received
+	RetryAfter time.Duration // from a Retry-After header, 0 if none
+	Err        error
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Result)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.Op != "" {
+		return e.Op + ": " + msg
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns a classified error for a vendor client's own checks.
+func Errorf(result Result, format string, args ...any) *Error {
+	return &Error{Result: result, Err: fmt.Errorf(format, args...)}
+}
+
+// ResultOf classifies err: nil is success, an *Error carries its own result,
+// anything else is a decode error (the vendor answered, we could not read it).
+func ResultOf(err error) Result {
+	if err == nil {
+		return ResultSuccess
+	}
+	var ue *Error
+	if errors.As(err, &ue) {
+		return ue.Result
+	}
+	return ResultDecodeError
+}
+
+// RetryAfterOf returns the Retry-After the vendor asked for, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var ue *Error
+	if errors.As(err, &ue) {
+		return ue.RetryAfter
+	}
+	return 0
+}
+
+// RedactURL keeps scheme, host and path; userinfo and the query string may
+// carry credentials (three of the four vendors put them there), so they go.
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return r.String()
+}
+
+// Observer is told the outcome and duration of every request.
+type Observer func(result Result, elapsed time.Duration)
+
+// Client sends requests for one vendor account.
+type Client struct {
+	HTTP         *http.Client
+	UserAgent    string
+	Timeout      time.Duration // per request, including reading the body; 0 = none
+	MaxBodyBytes int64         // 0 = DefaultMaxBodyBytes
+	Observe      Observer      // may be nil
+}
+
+// DecodeFunc reads one response. The body is size-bounded; reading past the
+// limit fails with a too_large error. It returns an *Error to classify a
+// failure itself (auth, rate limit, API error); any other error counts as a
+// decode error.
+type DecodeFunc func(resp *http.Response) error
+
+// Do sends req with the client's timeout and User-Agent and hands the
+// response to decode. The returned error is always an *Error or nil.
+func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) error {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	req = req.WithContext(ctx)
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	op := req.Method + " " + RedactURL(req.URL)
+	start := time.Now()
+	err := c.do(ctx, req, decode)
+	if err != nil && err.Op == "" {
+		err.Op = op
+	}
+	if c.Observe != nil {
+		c.Observe(ResultOf(errOrNil(err)), time.Since(start))
+	}
+	return errOrNil(err)
+}
+
+// errOrNil avoids returning a typed nil pointer inside a non-nil error.
+func errOrNil(err *Error) error {
+	if err == nil {
+		return nil
+	}
+	return err
+}
+
+func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *Error {
+	httpClient := c.HTTP
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+
+	limit := c.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	body := &limitedBody{r: resp.Body, left: limit}
+	resp.Body = io.NopCloser(body)
+
+	err = decode(resp)
+	if err == nil {
+		return nil
+	}
+	var ue *Error
+	switch {
+	case body.exceeded:
+		return &Error{Result: ResultTooLarge, StatusCode: resp.StatusCode, Err: fmt.Errorf("response body exceeds %d bytes", limit)}
+	case ctx.Err() != nil:
+		return &Error{Result: ResultTimeout, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading response: %w", ctx.Err())}
+	case errors.As(err, &ue):
+		if ue.StatusCode == 0 {
+			ue.StatusCode = resp.StatusCode
+		}
+		return ue
+	default:
+		return &Error{Result: ResultDecodeError, StatusCode: resp.StatusCode, Err: err}
+	}
+}
+
+// transportError classifies an error from http.Client.Do and strips the URL
+// that *url.Error would print.
+func transportError(ctx context.Context, err error) *Error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Result: ResultTimeout, Err: err}
+	}
+	var netTimeout interface{ Timeout() bool }
+	if errors.As(err, &netTimeout) && netTimeout.Timeout() {
+		return &Error{Result: ResultTimeout, Err: err}
+	}
+	return &Error{Result: ResultNetworkError, Err: err}
+}
+
+// CheckStatus turns a non-2xx status into a classified error: 401 and 403
+// are auth errors, 429 a rate limit (with Retry-After), others HTTP errors.
+// The body is not quoted: gateways echo requests, credentials included.
+func CheckStatus(resp *http.Response) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	e := &Error{Result: ResultHTTPError, StatusCode: code, Err: fmt.Errorf("HTTP status %d", code)}
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		e.Result = ResultAuthError
+	case http.StatusTooManyRequests:
+		e.Result = ResultRateLimited
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// parseRetryAfter accepts both forms of RFC 9110: seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// limitedBody fails reads past the limit instead of truncating silently, so a
+// truncated document is never mistaken for a complete one.
+type limitedBody struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+}
+
+var errBodyTooLarge = errors.New("response body too large")
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One more byte tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			l.exceeded = true
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
