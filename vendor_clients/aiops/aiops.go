@@ -1,0 +1,280 @@
+// Package aiops reads the license list of a CloudAlert (睿象云, aiops.com)
+// team: per license its edition, bound member, expiry and per-channel
+// notification quotas. It returns plain Go values and knows nothing about
+// Prometheus.
+package aiops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// licenseListPath is appended to Config.BaseURL.
+const licenseListPath = "api/alert/rest/api/v1/ca/getLicenseList"
+
+// chinaTime is the zone the vendor documents for its dates, used when
+// Config.Location is nil; China has kept UTC+8 without DST since 1991.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+// Config is one CloudAlert account.
+type Config struct {
+	BaseURL *url.URL // required: scheme, host and optional path prefix
+	Email   string   // the user's registered email, the Basic auth user name
+	// Token (required) returns the API token. It is called on every Fetch,
+	// so that a rotated token file takes effect without a reload.
+	Token    func() (string, error)
+	Location *time.Location // zone of the vendor's dates; nil means UTC+8
+}
+
+// Client fetches the license list of one account.
+type Client struct {
+	endpoint string
+	email    string
+	token    func() (string, error)
+	loc      *time.Location
+	up       *upstream.Client
+}
+
+// New returns a client that sends its requests through up.
+func New(cfg Config, up *upstream.Client) *Client {
+	loc := cfg.Location
+	if loc == nil {
+		loc = chinaTime
+	}
+	return &Client{
+		endpoint: cfg.BaseURL.JoinPath(licenseListPath).String(),
+		email:    cfg.Email,
+		token:    cfg.Token,
+		loc:      loc,
+		up:       up,
+	}
+}
+
+// Snapshot is the license list at one point in time.
+type Snapshot struct {
+	Licenses []License
+}
+
+// License is one license of the team. Fields the vendor left out or sent
+// as null are zero values; for the 0/1 flags, Valid is false.
+type License struct {
+	ID          string // sys_id, unique and never empty
+	Type        string // license_type, the edition code, e.g. "lite"
+	Edition     string // license, the edition name, e.g. "基础版"
+	UserID      string // user, the bound member's id as decimal text
+	ContactName string // contact_name, the bound member's name
+
+	Quotas []Quota // one per channel the vendor gave both used and total for
+
+	Expiry     time.Time     // end of the expired_time day: the next day, 00:00
+	QuotaReset time.Time     // nextDate, 00:00
+	Expired    upstream.Flag // isExpired: the vendor considers it expired
+	Bound      upstream.Flag // is_used: bound to a member
+	AutoRenew  upstream.Flag // auto_renew
+}
+
+// Quota is the notification quota of one channel.
+type Quota struct {
+	Channel string // phone, sms, wechat, email, intl_phone or intl_sms
+	Used    float64
+	Total   float64
+}
+
+// envelope is the vendor's answer around the license list.
+type envelope struct {
+	Success upstream.Flag `json:"success"`
+	Code    upstream.Code `json:"code"`
+	Message upstream.Text `json:"message"`
+	// Data is decoded only on success: an error answer may put anything
+	// there (the vendor's token test puts the email).
+	Data json.RawMessage `json:"data"`
+}
+
+// license is one element of data as sent. The member's phone number
+// (telephone) is deliberately absent: it must never be decoded, let alone
+// exported.
+type license struct {
+	SysID       upstream.Text   `json:"sys_id"`
+	LicenseType upstream.Text   `json:"license_type"`
+	License     upstream.Text   `json:"license"`
+	User        upstream.Text   `json:"user"`
+	ContactName upstream.Text   `json:"contact_name"`
+	IsUsed      upstream.Flag   `json:"is_used"`
+	AutoRenew   upstream.Flag   `json:"auto_renew"`
+	IsExpired   upstream.Flag   `json:"isExpired"`
+	ExpiredTime upstream.Text   `json:"expired_time"`
+	NextDate    upstream.Text   `json:"nextDate"`
+	TelNum      upstream.Number `json:"telNum"`
+	TelTotal    upstream.Number `json:"telTotal"`
+	MsgNum      upstream.Number `json:"msgNum"`
+	MsgTotal    upstream.Number `json:"msgTotal"`
+	WeChatNum   upstream.Number `json:"weChatNum"`
+	WeChatTotal upstream.Number `json:"weChatTotal"`
+	EmailNum    upstream.Number `json:"emailNum"`
+	EmailTotal  upstream.Number `json:"emailTotal"`
+	IntTelNum   upstream.Number `json:"intTelNum"`
+	IntTelTotal upstream.Number `json:"intTelTotal"`
+	IntMsgNum   upstream.Number `json:"intMsgNum"`
+	IntMsgTotal upstream.Number `json:"intMsgTotal"`
+}
+
+// Fetch reads the license list. Its error is an *upstream.Error whose
+// message never holds the email or the token.
+func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
+	token, err := c.token()
+	if err != nil {
+		// No request is made; without a token the vendor would refuse us anyway.
+		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the API token: %w", err)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint, nil)
+	if err != nil {
+		// The endpoint is a URL New built, so only a nil ctx gets here.
+		return nil, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(c.email, token)
+	// Vendors and gateways echo requests, the Authorization header included.
+	secrets := []string{c.email, token, strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")}
+
+	var snap *Snapshot
+	err = c.up.Do(ctx, req, func(resp *http.Response) error {
+		var err error
+		snap, err = c.decode(resp, secrets)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// decode reads one answer. The body of a non-2xx answer is read too, for
+// the vendor's message.
+func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error) {
+	statusErr := upstream.CheckStatus(resp)
+	var env envelope
+	if err := upstream.DecodeJSON(resp, &env); err != nil {
+		if statusErr != nil {
+			return nil, statusErr // a gateway's error page, say: the status says it all
+		}
+		return nil, err
+	}
+	msg := upstream.VendorMessage(string(env.Message), secrets...)
+	if statusErr != nil {
+		var ue *upstream.Error
+		if errors.As(statusErr, &ue) && msg != "" {
+			ue.Err = fmt.Errorf("%w: vendor says %q", ue.Err, msg)
+		}
+		return nil, statusErr
+	}
+	if !env.Success.Value { // false, absent or null
+		return nil, failure(env.Code, msg)
+	}
+	return c.parse(env.Data)
+}
+
+// failure classifies an HTTP 200 answer without success: true.
+func failure(code upstream.Code, msg string) error {
+	result := upstream.ResultAPIError
+	if code.Valid && (code.Value == http.StatusUnauthorized || code.Value == http.StatusForbidden) {
+		// 401 is the vendor's documented code for bad credentials; 403 as
+		// upstream.CheckStatus has it.
+		result = upstream.ResultAuthError
+	}
+	text := "vendor reported failure"
+	if code.Valid {
+		text += fmt.Sprintf(" (code %d)", code.Value)
+	}
+	if msg != "" {
+		text += fmt.Sprintf(": %q", msg)
+	}
+	return &upstream.Error{Result: result, Err: errors.New(text)}
+}
+
+// parse validates the license list: every license has an id, and no two
+// share one, since the id is what tells their series apart.
+func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
+	var raw []license
+	// An absent data is an empty list, like null: serializers that omit
+	// null fields send one as the other.
+	if len(data) > 0 {
+		if err := upstream.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("license list: %w", err)
+		}
+	}
+	snap := &Snapshot{Licenses: make([]License, 0, len(raw))}
+	seen := make(map[string]int, len(raw))
+	for i, r := range raw {
+		id := string(r.SysID)
+		if strings.TrimSpace(id) == "" {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "license %d of %d: sys_id is missing", i+1, len(raw))
+		}
+		if j, dup := seen[id]; dup {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "licenses %d and %d of %d have the same sys_id %q", j+1, i+1, len(raw), id)
+		}
+		seen[id] = i
+		l, err := r.toLicense(c.loc)
+		if err != nil {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "license %q: %w", id, err)
+		}
+		snap.Licenses = append(snap.Licenses, l)
+	}
+	return snap, nil
+}
+
+func (r *license) toLicense(loc *time.Location) (License, error) {
+	l := License{
+		ID:          string(r.SysID),
+		Type:        string(r.LicenseType),
+		Edition:     string(r.License),
+		UserID:      string(r.User),
+		ContactName: string(r.ContactName),
+		Expired:     r.IsExpired,
+		Bound:       r.IsUsed,
+		AutoRenew:   r.AutoRenew,
+	}
+	var err error
+	if l.Expiry, err = date(r.ExpiredTime, "expired_time", loc); err != nil {
+		return License{}, err
+	}
+	if !l.Expiry.IsZero() {
+		l.Expiry = l.Expiry.AddDate(0, 0, 1) // the license is valid through its expiry date
+	}
+	if l.QuotaReset, err = date(r.NextDate, "nextDate", loc); err != nil {
+		return License{}, err
+	}
+	for _, q := range []struct {
+		channel     string
+		used, total upstream.Number
+	}{
+		{"phone", r.TelNum, r.TelTotal},
+		{"sms", r.MsgNum, r.MsgTotal},
+		{"wechat", r.WeChatNum, r.WeChatTotal},
+		{"email", r.EmailNum, r.EmailTotal},
+		{"intl_phone", r.IntTelNum, r.IntTelTotal},
+		{"intl_sms", r.IntMsgNum, r.IntMsgTotal},
+	} {
+		// Half a quota would make a misleading ratio: both or nothing.
+		if q.used.Valid && q.total.Valid {
+			l.Quotas = append(l.Quotas, Quota{Channel: q.channel, Used: q.used.Value, Total: q.total.Value})
+		}
+	}
+	return l, nil
+}
+
+// date reads a date field; its error names the field, never the value.
+func date(v upstream.Text, field string, loc *time.Location) (time.Time, error) {
+	t, err := upstream.ParseDate(string(v), loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %w", field, err)
+	}
+	return t, nil
+}
