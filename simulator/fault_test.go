@@ -1,0 +1,362 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The fake vendor behind the harness in these tests.
+const (
+	fakeBody         = `{"ok":true,"items":["alpha","beta","gamma","delta","epsilon","zeta","eta","theta"]}`
+	fakeUnauthorized = `{"error":"denied"}`
+	fakeWrongTypes   = `{"ok":"yes","items":{}}`
+	fakeDefaultCode  = 7
+	fakeErrorStatus  = http.StatusForbidden
+	testPath         = "/some/path?q=1"
+)
+
+func fakeVendorError(code int) (int, []byte) {
+	if code == 0 {
+		code = fakeDefaultCode
+	}
+	return fakeErrorStatus, []byte(`{"code":` + strconv.Itoa(code) + `}`)
+}
+
+// newFake returns a harness around a vendor that answers fakeBody with 201
+// (a status no fault uses), and a server for it.
+func newFake(t *testing.T) (*harness, *httptest.Server) {
+	t.Helper()
+	vendor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, http.StatusCreated, "application/vnd.fake+json", []byte(fakeBody))
+	})
+	h := newHarness(vendor, vendorBodies{
+		unauthorized: []byte(fakeUnauthorized),
+		wrongTypes:   []byte(fakeWrongTypes),
+		vendorError:  fakeVendorError,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
+// answer is what a client got.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	took   time.Duration // until the body was read
+}
+
+// get requests testPath without following redirects, and reads the whole
+// answer.
+func get(t *testing.T, srv *httptest.Server) answer {
+	t.Helper()
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	start := time.Now()
+	resp, err := client.Get(srv.URL + testPath)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return answer{resp.StatusCode, resp.Header, body, time.Since(start)}
+}
+
+func TestFaults(t *testing.T) {
+	isJSON := func(t *testing.T, a answer) {
+		assert.Equal(t, jsonType, a.header.Get("Content-Type"))
+	}
+	normal := func(t *testing.T, a answer) {
+		assert.Equal(t, http.StatusCreated, a.status)
+		assert.Equal(t, "application/vnd.fake+json", a.header.Get("Content-Type"))
+		assert.Equal(t, fakeBody, string(a.body))
+	}
+	frameworkBody := func(t *testing.T, a answer, status int) {
+		assert.Equal(t, status, a.status)
+		isJSON(t, a)
+		assert.JSONEq(t, `{"status":`+strconv.Itoa(status)+`,"error":"`+http.StatusText(status)+`","path":"/some/path"}`, string(a.body))
+	}
+
+	tests := []struct {
+		fault Fault
+		check func(t *testing.T, a answer)
+	}{
+		{Fault{}, normal},
+		{Fault{Kind: FaultLatency, Delay: 150 * time.Millisecond}, func(t *testing.T, a answer) {
+			normal(t, a)
+			assert.GreaterOrEqual(t, a.took, 150*time.Millisecond)
+		}},
+		{Fault{Kind: FaultStatus, Status: http.StatusServiceUnavailable}, func(t *testing.T, a answer) {
+			frameworkBody(t, a, http.StatusServiceUnavailable)
+		}},
+		{Fault{Kind: FaultHTML}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusBadGateway, a.status)
+			assert.Equal(t, "text/html", a.header.Get("Content-Type"))
+			assert.Contains(t, string(a.body), "<title>502 Bad Gateway</title>")
+			assert.Contains(t, string(a.body), "<center>nginx</center>")
+		}},
+		{Fault{Kind: FaultUnauthorized}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusUnauthorized, a.status)
+			isJSON(t, a)
+			assert.Equal(t, fakeUnauthorized, string(a.body))
+		}},
+		{Fault{Kind: FaultRateLimited, RetryAfter: 1500 * time.Millisecond}, func(t *testing.T, a answer) {
+			frameworkBody(t, a, http.StatusTooManyRequests)
+			assert.Equal(t, "2", a.header.Get("Retry-After"), "whole seconds, rounded up")
+		}},
+		{Fault{Kind: FaultMalformed}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			isJSON(t, a)
+			assert.Equal(t, byte('{'), a.body[0], "looks like JSON")
+			assert.False(t, json.Valid(a.body))
+		}},
+		{Fault{Kind: FaultTruncated}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			assert.Equal(t, "application/vnd.fake+json", a.header.Get("Content-Type"))
+			assert.Equal(t, fakeBody[:len(fakeBody)/2], string(a.body))
+			assert.False(t, json.Valid(a.body))
+		}},
+		{Fault{Kind: FaultEmpty}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			isJSON(t, a)
+			assert.Empty(t, a.body)
+		}},
+		{Fault{Kind: FaultOversized, Size: 1<<20 + 3}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			isJSON(t, a)
+			assert.Empty(t, a.header.Get("Content-Length"), "no declared length")
+			assert.Len(t, a.body, 1<<20+3)
+			assert.True(t, json.Valid(a.body))
+		}},
+		{Fault{Kind: FaultDrip, Delay: 200 * time.Millisecond}, func(t *testing.T, a answer) {
+			normal(t, a)
+			assert.GreaterOrEqual(t, a.took, 200*time.Millisecond)
+		}},
+		{Fault{Kind: FaultWrongTypes}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			isJSON(t, a)
+			assert.Equal(t, fakeWrongTypes, string(a.body))
+		}},
+		{Fault{Kind: FaultRedirectLoop}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusFound, a.status)
+			assert.Equal(t, testPath, a.header.Get("Location"))
+		}},
+		{Fault{Kind: FaultVendorError, Code: 42}, func(t *testing.T, a answer) {
+			assert.Equal(t, fakeErrorStatus, a.status)
+			isJSON(t, a)
+			assert.JSONEq(t, `{"code":42}`, string(a.body))
+		}},
+	}
+
+	covered := map[FaultKind]bool{}
+	for _, tt := range tests {
+		covered[tt.fault.Kind] = true
+		t.Run(tt.fault.Kind.String(), func(t *testing.T) {
+			h, srv := newFake(t)
+			h.SetFault(tt.fault)
+			tt.check(t, get(t, srv))
+			assert.Equal(t, tt.fault, h.Fault(), "a fault without Times stays")
+		})
+	}
+	for k := range faultKinds {
+		assert.True(t, covered[k], "no test for fault kind %v", k)
+	}
+}
+
+func TestFaultDefaults(t *testing.T) {
+	h, srv := newFake(t)
+
+	h.SetFault(Fault{Kind: FaultStatus})
+	assert.Equal(t, http.StatusInternalServerError, get(t, srv).status)
+
+	h.SetFault(Fault{Kind: FaultVendorError})
+	a := get(t, srv)
+	assert.Equal(t, fakeErrorStatus, a.status)
+	assert.JSONEq(t, `{"code":7}`, string(a.body), "the vendor's default code")
+}
+
+func TestRedirectLoopStopsAClient(t *testing.T) {
+	h, srv := newFake(t)
+	h.SetFault(Fault{Kind: FaultRedirectLoop})
+	resp, err := srv.Client().Get(srv.URL + testPath)
+	if err == nil {
+		require.NoError(t, resp.Body.Close())
+	}
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "stopped after 10 redirects")
+	assert.EqualValues(t, 10, h.Requests(), "each hop is a request")
+}
+
+func TestOversizedExactLength(t *testing.T) {
+	for _, size := range []int64{0, 1, 13, 14, 15, 100_000} {
+		h, srv := newFake(t)
+		h.SetFault(Fault{Kind: FaultOversized, Size: size})
+		body := get(t, srv).body
+		assert.Len(t, body, int(size), "size %d", size)
+		if size >= int64(len(oversizedHead)+len(oversizedTail)) {
+			assert.True(t, json.Valid(body), "size %d", size)
+		}
+	}
+}
+
+// countingWriter is a ResponseWriter that keeps only the number of bytes.
+type countingWriter struct {
+	header http.Header
+	n      int64
+}
+
+func (c *countingWriter) Header() http.Header         { return c.header }
+func (c *countingWriter) WriteHeader(int)             {}
+func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+func TestOversizedStreams(t *testing.T) {
+	const size = 64 << 20
+	h, _ := newFake(t)
+	h.SetFault(Fault{Kind: FaultOversized, Size: size})
+	w := &countingWriter{header: http.Header{}}
+	req := httptest.NewRequest(http.MethodGet, testPath, nil)
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	h.ServeHTTP(w, req)
+	runtime.ReadMemStats(&after)
+
+	assert.EqualValues(t, size, w.n)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "the body must not be built in memory")
+}
+
+func TestDripSendsHeaderFirst(t *testing.T) {
+	const total = 300 * time.Millisecond
+	h, srv := newFake(t)
+	h.SetFault(Fault{Kind: FaultDrip, Delay: total})
+
+	start := time.Now()
+	resp, err := srv.Client().Get(srv.URL + testPath)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, resp.Body.Close()) }()
+	assert.Less(t, time.Since(start), total/2, "the header comes at once")
+	assert.EqualValues(t, len(fakeBody), resp.ContentLength)
+
+	first := make([]byte, 1)
+	_, err = io.ReadFull(resp.Body, first)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), total/2, "the first bytes come early")
+
+	rest, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), total)
+	assert.Equal(t, fakeBody, string(first)+string(rest))
+}
+
+// Faults that wait must give up when the client does, or a test's server
+// could not shut down.
+func TestWaitingFaultsStopWhenTheClientGoesAway(t *testing.T) {
+	for _, f := range []Fault{
+		{Kind: FaultLatency, Delay: time.Minute},
+		{Kind: FaultDrip, Delay: time.Minute},
+	} {
+		t.Run(f.Kind.String(), func(t *testing.T) {
+			h, _ := newFake(t)
+			h.SetFault(f)
+			returned := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				defer close(returned)
+				h.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+			require.NoError(t, err)
+			resp, err := srv.Client().Do(req)
+			if err == nil { // drip: the header came, the body does not
+				_, err = io.ReadAll(resp.Body)
+				require.NoError(t, resp.Body.Close())
+			}
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+
+			select {
+			case <-returned:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler still runs after the client gave up")
+			}
+		})
+	}
+}
+
+func TestFaultTimes(t *testing.T) {
+	h, srv := newFake(t)
+	h.SetFault(Fault{Kind: FaultStatus, Status: http.StatusServiceUnavailable, Times: 2})
+
+	for i := range 2 {
+		assert.Equal(t, http.StatusServiceUnavailable, get(t, srv).status, "request %d", i+1)
+		assert.Equal(t, 1-i, h.Fault().Times)
+	}
+	assert.Equal(t, Fault{}, h.Fault(), "cleared after Times requests")
+	assert.Equal(t, http.StatusCreated, get(t, srv).status)
+}
+
+func TestRequestsCountsEveryRequest(t *testing.T) {
+	h, srv := newFake(t)
+	assert.Zero(t, h.Requests())
+	get(t, srv)
+	h.SetFault(Fault{Kind: FaultHTML, Times: 1})
+	get(t, srv)
+	resp, err := srv.Client().Post(srv.URL+"/elsewhere", "text/plain", nil)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.EqualValues(t, 3, h.Requests())
+}
+
+func TestSetFaultWhileServing(t *testing.T) {
+	const clients, each = 4, 25
+	h, srv := newFake(t)
+	stop := make(chan struct{})
+	var flipper, requests sync.WaitGroup
+	flipper.Go(func() {
+		kinds := []FaultKind{FaultNone, FaultStatus, FaultEmpty, FaultTruncated}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			h.SetFault(Fault{Kind: kinds[i%len(kinds)], Times: i % 3})
+			_ = h.Fault()
+		}
+	})
+	for range clients {
+		requests.Go(func() {
+			for range each {
+				resp, err := srv.Client().Get(srv.URL)
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				assert.NoError(t, resp.Body.Close())
+			}
+		})
+	}
+	requests.Wait()
+	close(stop)
+	flipper.Wait()
+	assert.EqualValues(t, clients*each, h.Requests())
+}
+
+func TestSetFaultRejectsUnknownKind(t *testing.T) {
+	h, _ := newFake(t)
+	assert.PanicsWithValue(t, "simulator: unknown fault kind 99", func() { h.SetFault(Fault{Kind: 99}) })
+	assert.Equal(t, "FaultKind(99)", FaultKind(99).String())
+}
