@@ -1,0 +1,256 @@
+// Package collector turns vendor snapshots into Prometheus metrics. It owns
+// the per-account cache (cache_ttl, one refresh in flight, stale data,
+// backoff) and the exporter's own metrics. One mechanism serves every vendor;
+// a vendor adds only its snapshot-to-metrics mapping (see aiops.go).
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	promcfg "github.com/prometheus/common/config"
+
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+const namespace = "quota_exporter"
+
+var (
+	ownLabels   = []string{"account", "vendor"}
+	descSuccess = prometheus.NewDesc(namespace+"_scrape_success",
+		"1 if the most recent upstream refresh of the account succeeded, 0 if it failed or none has finished yet.",
+		ownLabels, nil)
+	descDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
+		"Duration of the most recent upstream refresh of the account, all requests and pages included.",
+		ownLabels, nil)
+	descLastSuccess = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
+		"Unix time at which the last successful upstream refresh of the account ended.",
+		ownLabels, nil)
+	descDataAge = prometheus.NewDesc(namespace+"_data_age_seconds",
+		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.",
+		ownLabels, nil)
+)
+
+// metricSet is one refresh's data as metrics: what does not depend on the
+// clock is built once per refresh; clock-derived values (countdowns, expiry
+// windows) are computed at each scrape so cached data never shows a stale
+// countdown.
+type metricSet struct {
+	static  []prometheus.Metric
+	clocked func(now time.Time, b *builder)
+}
+
+type fetchFunc func(ctx context.Context) (*metricSet, error)
+
+// vendor builds the fetch function of one account of a vendor.
+type vendor interface {
+	newFetch(acct config.Account, up *upstream.Client) (fetchFunc, error)
+}
+
+// vendors lists the vendors whose clients are built; an account of any other
+// vendor is refused at load.
+var vendors = map[string]vendor{
+	config.VendorAIOps: aiopsVendor,
+}
+
+// Options configures an Exporter.
+type Options struct {
+	Logger    log.Logger
+	Clock     func() time.Time // time.Now when nil; tests inject a fake clock
+	UserAgent string
+	// Registerer receives the exporter's long-lived metrics (upstream request
+	// counters and latencies).
+	Registerer prometheus.Registerer
+	// newHTTPClient is replaced in tests; nil means the Prometheus HTTP client config.
+	newHTTPClient func(promcfg.HTTPClientConfig) (*http.Client, error)
+}
+
+// Exporter holds the configured accounts and their caches.
+type Exporter struct {
+	opts     Options
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+
+	mu       sync.RWMutex
+	accounts []*account
+}
+
+// New creates an Exporter with no accounts; Apply gives it a config.
+func New(opts Options) *Exporter {
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.newHTTPClient == nil {
+		opts.newHTTPClient = func(c promcfg.HTTPClientConfig) (*http.Client, error) {
+			return promcfg.NewClientFromConfig(c, namespace)
+		}
+	}
+	e := &Exporter{
+		opts: opts,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "upstream_requests_total",
+			Help:      "Upstream HTTP requests to vendor APIs (every page counts), by outcome.",
+		}, []string{"account", "vendor", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "upstream_request_duration_seconds",
+			Help:      "Duration of upstream HTTP requests to vendor APIs, body read included.",
+			Buckets:   []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+		}, []string{"vendor"}),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(e.requests, e.latency)
+	}
+	return e
+}
+
+// Apply replaces the configured accounts. An account whose configuration is
+// unchanged keeps its cache, so a reload does not cause a burst of upstream
+// calls. On error nothing changes.
+func (e *Exporter) Apply(cfg *config.Config) error {
+	e.mu.RLock()
+	old := e.accounts
+	e.mu.RUnlock()
+
+	var errs []error
+	next := make([]*account, 0, len(cfg.Accounts))
+	for _, ac := range cfg.Accounts {
+		if i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name }); i >= 0 && sameAccount(old[i].cfg, ac) {
+			next = append(next, old[i])
+			continue
+		}
+		a, err := e.newAccount(ac)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("account %q: %w", ac.Name, err))
+			continue
+		}
+		next = append(next, a)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	e.mu.Lock()
+	e.accounts = next
+	e.mu.Unlock()
+
+	// Series of removed accounts go, so dashboards do not show ghosts.
+	for _, a := range old {
+		if !slices.ContainsFunc(next, func(n *account) bool { return n.name == a.name && n.vendor == a.vendor }) {
+			e.requests.DeletePartialMatch(prometheus.Labels{"account": a.name})
+		}
+	}
+	return nil
+}
+
+func (e *Exporter) newAccount(ac config.Account) (*account, error) {
+	v, ok := vendors[ac.Effective.Vendor]
+	if !ok {
+		return nil, fmt.Errorf("vendor %q is not supported by this version", ac.Effective.Vendor)
+	}
+	httpClient, err := e.opts.newHTTPClient(ac.Effective.HTTPClientConfig)
+	if err != nil {
+		return nil, fmt.Errorf("http_client_config: %w", err)
+	}
+	up := &upstream.Client{
+		HTTP:      httpClient,
+		UserAgent: e.opts.UserAgent,
+		Timeout:   ac.Effective.Timeout,
+		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
+	}
+	fetch, err := v.newFetch(ac, up)
+	if err != nil {
+		return nil, err
+	}
+	return newAccount(ac, fetch, e.opts.Clock, e.opts.Logger), nil
+}
+
+// observer counts requests per result; every result starts at zero so that
+// rate() and increase() work from the first failure on.
+func (e *Exporter) observer(name, vendorName string) upstream.Observer {
+	counters := make(map[upstream.Result]prometheus.Counter, len(upstream.Results))
+	for _, r := range upstream.Results {
+		counters[r] = e.requests.WithLabelValues(name, vendorName, string(r))
+	}
+	latency := e.latency.WithLabelValues(vendorName)
+	return func(r upstream.Result, elapsed time.Duration) {
+		counters[r].Inc()
+		latency.Observe(elapsed.Seconds())
+	}
+}
+
+// Has reports whether an account of that name is configured.
+func (e *Exporter) Has(name string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.ContainsFunc(e.accounts, func(a *account) bool { return a.name == name })
+}
+
+// Collector returns a collector for one scrape: all accounts, or only the
+// named one. It waits for refreshes no longer than ctx allows.
+func (e *Exporter) Collector(ctx context.Context, only string) prometheus.Collector {
+	e.mu.RLock()
+	accounts := e.accounts
+	e.mu.RUnlock()
+	if only != "" {
+		accounts = slices.DeleteFunc(slices.Clone(accounts), func(a *account) bool { return a.name != only })
+	}
+	return &scrape{ctx: ctx, clock: e.opts.Clock, accounts: accounts}
+}
+
+// scrape is an unchecked collector: its series depend on the vendors' data.
+type scrape struct {
+	ctx      context.Context
+	clock    func() time.Time
+	accounts []*account
+}
+
+func (s *scrape) Describe(chan<- *prometheus.Desc) {}
+
+func (s *scrape) Collect(ch chan<- prometheus.Metric) {
+	states := make([]state, len(s.accounts))
+	var wg sync.WaitGroup
+	for i, a := range s.accounts {
+		wg.Go(func() { states[i] = a.current(s.ctx) })
+	}
+	wg.Wait()
+
+	now := s.clock()
+	for i, a := range s.accounts {
+		collectAccount(ch, a, states[i], now)
+	}
+}
+
+func collectAccount(ch chan<- prometheus.Metric, a *account, st state, now time.Time) {
+	b := &builder{account: a.name, emit: func(m prometheus.Metric) { ch <- m }}
+	own := []string{a.name, a.vendor}
+	ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, boolValue(st.lastOK), own...)
+	if st.refreshed {
+		ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, st.lastDuration.Seconds(), own...)
+	}
+	if !st.dataTime.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, unixSeconds(st.dataTime), own...)
+	}
+	if !a.servable(st, now) {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descDataAge, prometheus.GaugeValue, now.Sub(st.dataTime).Seconds(), own...)
+	for _, m := range st.data.static {
+		ch <- m
+	}
+	if st.data.clocked != nil {
+		st.data.clocked(now, b)
+	}
+}

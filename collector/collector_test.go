@@ -1,0 +1,291 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeClock is a settable clock, so cache and backoff tests need no sleeping.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var testDesc = vendorDesc("test_value", "A test value.", "item")
+var testCountdown = vendorDesc("test_seconds_until", "Seconds until a fixed instant.")
+
+// fakeVendor counts fetches and answers with a value, an error, or blocks.
+type fakeVendor struct {
+	calls   atomic.Int64
+	mu      sync.Mutex
+	value   float64
+	err     error
+	release chan struct{} // when set, fetches wait for it
+	until   time.Time     // instant for the clock-derived metric
+}
+
+func (f *fakeVendor) fetch(ctx context.Context) (*metricSet, error) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	release := f.release
+	f.mu.Unlock()
+	if release != nil {
+		<-release
+	}
+	f.mu.Lock()
+	value, err, until := f.value, f.err, f.until
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	set := &metricSet{}
+	b := &builder{account: "acct", emit: func(m prometheus.Metric) { set.static = append(set.static, m) }}
+	b.gauge(testDesc, value, "a")
+	set.clocked = func(now time.Time, b *builder) { b.gauge(testCountdown, until.Sub(now).Seconds()) }
+	return set, nil
+}
+
+func (f *fakeVendor) set(value float64, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.value, f.err = value, err
+}
+
+func testAccount(name string) config.Account {
+	return config.Account{Name: name, Effective: config.Effective{
+		Vendor: "test", CacheTTL: 5 * time.Minute, Timeout: 15 * time.Second, MaxStale: time.Hour,
+	}}
+}
+
+func newTestExporter(clock *fakeClock, f *fakeVendor) *Exporter {
+	e := New(Options{Clock: clock.Now, Logger: log.NewNopLogger()})
+	e.accounts = []*account{newAccount(testAccount("acct"), f.fetch, clock.Now, log.NewNopLogger())}
+	return e
+}
+
+// scrapeOnce gathers one scrape and returns its series as "name{labels}" → value.
+func scrapeOnce(t *testing.T, e *Exporter, ctx context.Context, only string) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(e.Collector(ctx, only)))
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	return flatten(mfs)
+}
+
+func flatten(mfs []*dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			sort.Strings(labels)
+			key := mf.GetName() + "{" + strings.Join(labels, ",") + "}"
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				out[key] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+const (
+	valueKey   = `test_value{account="acct",item="a"}`
+	successKey = `quota_exporter_scrape_success{account="acct",vendor="test"}`
+	ageKey     = `quota_exporter_data_age_seconds{account="acct",vendor="test"}`
+)
+
+func TestCacheServesWithinTTL(t *testing.T) {
+	clock := newFakeClock()
+	f := &fakeVendor{value: 42}
+	e := newTestExporter(clock, f)
+
+	for i := range 10 {
+		got := scrapeOnce(t, e, t.Context(), "")
+		require.Equal(t, 42.0, got[valueKey], "scrape %d", i)
+		require.Equal(t, 1.0, got[successKey])
+		clock.Advance(20 * time.Second) // 10 scrapes span 3m20s < 5m
+	}
+	require.EqualValues(t, 1, f.calls.Load())
+
+	clock.Advance(2 * time.Minute) // past cache_ttl
+	f.set(43, nil)
+	got := scrapeOnce(t, e, t.Context(), "")
+	require.EqualValues(t, 2, f.calls.Load())
+	require.Equal(t, 43.0, got[valueKey])
+}
+
+func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
+	clock := newFakeClock()
+	f := &fakeVendor{value: 1}
+	e := newTestExporter(clock, f)
+	scrapeOnce(t, e, t.Context(), "")
+	clock.Advance(5 * time.Minute) // exactly at expiry
+
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.release = release
+	f.mu.Unlock()
+	var wg sync.WaitGroup
+	results := make([]map[string]float64, 50)
+	for i := range results {
+		wg.Go(func() { results[i] = scrapeOnce(t, e, t.Context(), "") })
+	}
+	// Every scrape is waiting on the one refresh; let it finish.
+	require.Eventually(t, func() bool { return f.calls.Load() == 2 }, 5*time.Second, time.Millisecond)
+	f.set(2, nil)
+	close(release)
+	wg.Wait()
+	require.EqualValues(t, 2, f.calls.Load(), "50 concurrent scrapes at expiry cause exactly one upstream refresh")
+	for _, r := range results {
+		require.Equal(t, 2.0, r[valueKey])
+	}
+}
+
+func TestSlowVendorServesStaleWithinDeadline(t *testing.T) {
+	clock := newFakeClock()
+	f := &fakeVendor{value: 7, until: clock.Now().Add(time.Hour)}
+	e := newTestExporter(clock, f)
+	scrapeOnce(t, e, t.Context(), "")
+	clock.Advance(6 * time.Minute)
+
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.release = release
+	f.mu.Unlock()
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	got := scrapeOnce(t, e, ctx, "")
+	require.Less(t, time.Since(start), 2*time.Second, "the scrape returns at its deadline")
+	require.Equal(t, 7.0, got[valueKey], "last good data is served while the refresh runs")
+	require.Equal(t, 360.0, got[ageKey])
+	require.Equal(t, 1.0, got[successKey], "no refresh has failed yet")
+	require.Equal(t, 3600.0-360, got[`test_seconds_until{account="acct"}`], "clock-derived values use the scrape's time")
+
+	// The refresh goes on in the background and fills the cache.
+	f.set(8, nil)
+	close(release)
+	require.Eventually(t, func() bool {
+		return scrapeOnce(t, e, t.Context(), "")[valueKey] == 8
+	}, 5*time.Second, time.Millisecond)
+	require.EqualValues(t, 2, f.calls.Load())
+}
+
+func TestFailuresServeStaleUntilMaxStaleAndBackOff(t *testing.T) {
+	clock := newFakeClock()
+	f := &fakeVendor{value: 5}
+	e := newTestExporter(clock, f)
+	scrapeOnce(t, e, t.Context(), "")
+
+	f.set(0, &upstream.Error{Result: upstream.ResultHTTPError, Err: errors.New("HTTP status 500")})
+	clock.Advance(5 * time.Minute)
+	got := scrapeOnce(t, e, t.Context(), "")
+	require.EqualValues(t, 2, f.calls.Load())
+	require.Equal(t, 0.0, got[successKey])
+	require.Equal(t, 5.0, got[valueKey], "stale data is served after a failed refresh")
+
+	// Scrapes every 5s during the backoff do not call the vendor.
+	for range 3 {
+		clock.Advance(3 * time.Second)
+		scrapeOnce(t, e, t.Context(), "")
+	}
+	require.EqualValues(t, 2, f.calls.Load(), "no upstream call during the first 10s backoff")
+	clock.Advance(time.Second)
+	scrapeOnce(t, e, t.Context(), "")
+	require.EqualValues(t, 3, f.calls.Load(), "a retry once the backoff has passed")
+	// The second failure doubles the wait to 20s.
+	clock.Advance(19 * time.Second)
+	scrapeOnce(t, e, t.Context(), "")
+	require.EqualValues(t, 3, f.calls.Load())
+	clock.Advance(time.Second)
+	scrapeOnce(t, e, t.Context(), "")
+	require.EqualValues(t, 4, f.calls.Load())
+
+	// Past max_stale (1h since the data was fetched) the vendor series go.
+	clock.Advance(time.Hour)
+	got = scrapeOnce(t, e, t.Context(), "")
+	require.NotContains(t, got, valueKey)
+	require.NotContains(t, got, ageKey)
+	require.Equal(t, 0.0, got[successKey])
+	require.Contains(t, got, `quota_exporter_last_success_timestamp_seconds{account="acct",vendor="test"}`)
+}
+
+func TestBackoff(t *testing.T) {
+	a := newAccount(testAccount("acct"), nil, time.Now, log.NewNopLogger())
+	plain := errors.New("boom")
+	limited := &upstream.Error{Result: upstream.ResultRateLimited}
+	limitedAfter := &upstream.Error{Result: upstream.ResultRateLimited, RetryAfter: 2 * time.Hour}
+	for _, tc := range []struct {
+		failures int
+		err      error
+		want     time.Duration
+	}{
+		{1, plain, 10 * time.Second},
+		{2, plain, 20 * time.Second},
+		{5, plain, 160 * time.Second},
+		{6, plain, 5 * time.Minute}, // capped at cache_ttl
+		{60, plain, 5 * time.Minute},
+		{1, limited, 40 * time.Second},
+		{6, limited, 20 * time.Minute},
+		{1, limitedAfter, time.Hour}, // Retry-After honoured up to an hour
+	} {
+		require.Equal(t, tc.want, a.backoff(tc.failures, tc.err), "%d failures, %v", tc.failures, tc.err)
+	}
+}
+
+func TestProbeSelectsOneAccount(t *testing.T) {
+	clock := newFakeClock()
+	f1, f2 := &fakeVendor{value: 1}, &fakeVendor{value: 2}
+	e := New(Options{Clock: clock.Now})
+	e.accounts = []*account{
+		newAccount(testAccount("acct"), f1.fetch, clock.Now, log.NewNopLogger()),
+		newAccount(testAccount("other"), f2.fetch, clock.Now, log.NewNopLogger()),
+	}
+	got := scrapeOnce(t, e, t.Context(), "other")
+	require.EqualValues(t, 0, f1.calls.Load(), "a probe of one account does not refresh the others")
+	require.EqualValues(t, 1, f2.calls.Load())
+	require.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="other",vendor="test"}`])
+	require.NotContains(t, got, successKey)
+	require.True(t, e.Has("other"))
+	require.False(t, e.Has("nobody"))
+}

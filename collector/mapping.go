@@ -1,0 +1,114 @@
+package collector
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// cacheNote ends the HELP of every vendor metric.
+const cacheNote = " May be served from cache, up to cache_ttl old."
+
+// vendorDesc describes a vendor metric; `account` is always the first label.
+func vendorDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help+cacheNote, append([]string{"account"}, labels...), nil)
+}
+
+// mapping is a vendor's part: how to build its client from the config and
+// how its snapshot S becomes metrics. Everything else is shared.
+type mapping[S any] struct {
+	client  func(acct config.Account, up *upstream.Client) (fetcher[S], error)
+	static  func(s S, b *builder)
+	clocked func(s S, now time.Time, b *builder) // nil when nothing depends on the clock
+}
+
+func (m mapping[S]) newFetch(acct config.Account, up *upstream.Client) (fetchFunc, error) {
+	fetch, err := m.client(acct, up)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (*metricSet, error) {
+		snap, err := fetch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		set := &metricSet{}
+		m.static(snap, &builder{account: acct.Name, emit: func(x prometheus.Metric) { set.static = append(set.static, x) }})
+		if m.clocked != nil {
+			set.clocked = func(now time.Time, b *builder) { m.clocked(snap, now, b) }
+		}
+		return set, nil
+	}, nil
+}
+
+// fetcher is a vendor client's Fetch method.
+type fetcher[S any] func(context.Context) (S, error)
+
+// builder makes const metrics of one account.
+type builder struct {
+	account string
+	emit    func(prometheus.Metric)
+}
+
+func (b *builder) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	b.add(d, prometheus.GaugeValue, v, labels)
+}
+
+func (b *builder) counter(d *prometheus.Desc, v float64, labels ...string) {
+	b.add(d, prometheus.CounterValue, v, labels)
+}
+
+// timestamp emits t as Unix seconds, or nothing for the zero time (the
+// vendor did not say), since 0 would read as 1970.
+func (b *builder) timestamp(d *prometheus.Desc, t time.Time, labels ...string) {
+	if !t.IsZero() {
+		b.gauge(d, unixSeconds(t), labels...)
+	}
+}
+
+// flag emits a 0/1 vendor flag, or nothing when the vendor did not send it.
+func (b *builder) flag(d *prometheus.Desc, f upstream.Flag, labels ...string) {
+	if f.Valid {
+		b.gauge(d, boolValue(f.Value), labels...)
+	}
+}
+
+func (b *builder) add(d *prometheus.Desc, t prometheus.ValueType, v float64, labels []string) {
+	values := make([]string, 0, len(labels)+1)
+	values = append(values, b.account)
+	values = append(values, labels...)
+	m, err := prometheus.NewConstMetric(d, t, v, values...)
+	if err != nil {
+		// Only a programming error gets here (decoded JSON is valid UTF-8);
+		// the handler reports it without failing the whole scrape.
+		m = prometheus.NewInvalidMetric(d, err)
+	}
+	b.emit(m)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}
+
+// daysUntil is the fractional number of days from now to t, negative once past.
+func daysUntil(t, now time.Time) float64 {
+	return t.Sub(now).Hours() / 24
+}
+
+// sameAccount reports whether a reload left an account's configuration as it
+// was, so its cache can be kept.
+func sameAccount(a, b config.Account) bool {
+	return reflect.DeepEqual(a, b)
+}
