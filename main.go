@@ -1,0 +1,177 @@
+// Command quota_exporter exports the licenses, quotas and balances of vendor
+// accounts (CloudAlert, vzicloud, Tingyun, Guoyang Cloud) as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/quotaexporter/quota_exporter/collector"
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/logging"
+	"github.com/quotaexporter/quota_exporter/server"
+	"github.com/quotaexporter/quota_exporter/simulator"
+)
+
+const exporterName = "quota_exporter"
+
+// defaultListenAddress is the exporter's port.
+const defaultListenAddress = ":9896"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the exit, so tests can drive the command line.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New(exporterName, "Exports vendor licenses, quotas and balances as Prometheus metrics.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	var (
+		configFile    = app.Flag("config.file", "Configuration file.").Default("exporter.yml").String()
+		configCheck   = app.Flag("config.check", "Load and validate the configuration, print the result and exit 0 or 1.").Bool()
+		demo          = app.Flag("demo", "Run against built-in simulated vendor APIs; no credentials or network needed.").Bool()
+		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
+		logFormat     = app.Flag("log.format", "Output format of log messages.").Default("logfmt").Enum(logging.Formats...)
+		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
+	)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", exporterName, err)
+		return 2
+	}
+
+	logger, slogger, err := logging.New(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+
+	load := func() (*config.Config, error) { return config.Load(*configFile) }
+	if *demo {
+		d, err := simulator.StartDemo(time.Now())
+		if err != nil {
+			_ = level.Error(logger).Log("msg", "starting the demo simulators failed", "err", err)
+			return 1
+		}
+		defer d.Close()
+		load = func() (*config.Config, error) { return config.Parse(d.ConfigYAML(), "") }
+		_ = level.Info(logger).Log("msg", "demo mode: serving simulated vendor accounts; --config.file is ignored")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		versioncollector.NewCollector(exporterName),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	exporter := collector.New(collector.Options{
+		Logger:     logger,
+		UserAgent:  exporterName + "/" + version.Version,
+		Registerer: reg,
+	})
+
+	if *configCheck {
+		return checkConfig(load, exporter, stdout, stderr)
+	}
+
+	srv, err := server.New(server.Options{
+		Logger:        logger,
+		Load:          load,
+		Exporter:      exporter,
+		Registry:      reg,
+		TelemetryPath: *telemetryPath,
+		Landing:       landingConfig(*telemetryPath),
+	})
+	if err != nil {
+		_ = level.Error(logger).Log("msg", "setting up the server failed", "err", err)
+		return 1
+	}
+	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	if err := srv.Reload(); err != nil {
+		// Reload has logged the reason.
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go reloadOnSIGHUP(ctx, srv)
+
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(httpServer, webFlags, slogger) }()
+	select {
+	case err := <-errc:
+		_ = level.Error(logger).Log("msg", "serving failed", "err", err)
+		return 1
+	case <-ctx.Done():
+		_ = level.Info(logger).Log("msg", "shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = level.Warn(logger).Log("msg", "shutdown incomplete", "err", err)
+		}
+		return 0
+	}
+}
+
+// checkConfig loads the configuration and builds every account's client, as
+// a start would, without serving.
+func checkConfig(load func() (*config.Config, error), exporter *collector.Exporter, stdout, stderr io.Writer) int {
+	cfg, err := load()
+	if err == nil {
+		err = exporter.Apply(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration is invalid:\n%v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "configuration is valid: %d accounts\n%s", len(cfg.Accounts), cfg.Summary())
+	return 0
+}
+
+func reloadOnSIGHUP(ctx context.Context, srv *server.Server) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			_ = srv.Reload() // logged by Reload
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func landingConfig(telemetryPath string) web.LandingConfig {
+	return web.LandingConfig{
+		Name:        "Quota Exporter",
+		Description: "Licenses, quotas and balances of vendor accounts, as Prometheus metrics",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: telemetryPath, Text: "Metrics", Description: "All configured accounts and the exporter's own metrics"},
+			{Address: "/probe", Text: "Probe", Description: "One account's metrics: /probe?account=NAME"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
+		},
+	}
+}

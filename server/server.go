@@ -1,0 +1,203 @@
+// Package server serves the exporter's HTTP endpoints and owns the
+// configuration lifecycle (initial load and reloads).
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/quotaexporter/quota_exporter/collector"
+	"github.com/quotaexporter/quota_exporter/config"
+)
+
+// scrapeTimeoutHeader is set by Prometheus to the scrape timeout in seconds.
+const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// Leave time to encode and send the answer before Prometheus gives up.
+const (
+	maxDeadlineMargin   = 500 * time.Millisecond
+	deadlineMarginRatio = 10 // at most a tenth of a short timeout
+)
+
+// Options configures a Server.
+type Options struct {
+	Logger   log.Logger
+	Load     func() (*config.Config, error) // reads the configuration anew
+	Exporter *collector.Exporter
+	// Registry holds the long-lived metrics (Go, process, build info,
+	// upstream counters); the server adds its reload metrics to it.
+	Registry      *prometheus.Registry
+	TelemetryPath string
+	Landing       web.LandingConfig
+	Clock         func() time.Time // time.Now when nil
+}
+
+// Server serves /metrics, /probe, health, readiness, reload and the landing page.
+type Server struct {
+	opts        Options
+	ready       atomic.Bool
+	reloadMu    sync.Mutex // one reload at a time: SIGHUP and /-/reload may race
+	reloadOK    prometheus.Gauge
+	reloadTime  prometheus.Gauge
+	handlerOpts promhttp.HandlerOpts
+	landingPage http.Handler
+}
+
+// New builds the server; call Reload to load the first configuration.
+func New(opts Options) (*Server, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	landing, err := web.NewLandingPage(opts.Landing)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:        opts,
+		landingPage: landing,
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "quota_exporter_config_last_reload_successful",
+			Help: "1 if the last configuration load or reload succeeded, 0 if it failed (the previous configuration stays in force).",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "quota_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load or reload.",
+		}),
+		handlerOpts: promhttp.HandlerOpts{
+			ErrorLog:      promLogger{level.Error(opts.Logger)},
+			ErrorHandling: promhttp.ContinueOnError,
+		},
+	}
+	if err := opts.Registry.Register(s.reloadOK); err != nil {
+		return nil, err
+	}
+	if err := opts.Registry.Register(s.reloadTime); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload loads the configuration and applies it. On error the configuration
+// in force stays, and the error says why.
+func (s *Server) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	err := s.reload()
+	if err != nil {
+		s.reloadOK.Set(0)
+		_ = level.Error(s.opts.Logger).Log("msg", "loading configuration failed, keeping the previous one", "err", err)
+		return err
+	}
+	s.reloadOK.Set(1)
+	s.reloadTime.Set(float64(s.opts.Clock().UnixNano()) / 1e9)
+	s.ready.Store(true)
+	_ = level.Info(s.opts.Logger).Log("msg", "configuration loaded")
+	return nil
+}
+
+func (s *Server) reload() error {
+	cfg, err := s.opts.Load()
+	if err != nil {
+		return err
+	}
+	return s.opts.Exporter.Apply(cfg)
+}
+
+// Handler routes every endpoint of the contract.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(s.opts.TelemetryPath, s.serveMetrics)
+	mux.HandleFunc("/probe", s.serveProbe)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "no valid configuration loaded", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
+	mux.HandleFunc("/-/reload", s.serveReload)
+	mux.Handle("/", s.landingPage)
+	return mux
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := scrapeContext(r)
+	defer cancel()
+	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, ""), s.opts.Registry)
+}
+
+func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("account")
+	if name == "" {
+		http.Error(w, "the account parameter is missing", http.StatusBadRequest)
+		return
+	}
+	if !s.opts.Exporter.Has(name) {
+		// The name is not echoed: it is the caller's input, and a 400 is enough.
+		http.Error(w, "unknown account: give the name of a configured account", http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := scrapeContext(r)
+	defer cancel()
+	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, name), nil)
+}
+
+// serveCollector gathers one scrape's collector, plus the long-lived
+// registry when given, in a registry made for this request. The scrape goes
+// first so that the upstream counters already count its requests.
+func (s *Server) serveCollector(w http.ResponseWriter, r *http.Request, c prometheus.Collector, longLived prometheus.Gatherer) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	var g prometheus.Gatherer = reg
+	if longLived != nil {
+		g = prometheus.Gatherers{reg, longLived}
+	}
+	promhttp.HandlerFor(g, s.handlerOpts).ServeHTTP(w, r)
+}
+
+func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := s.Reload(); err != nil {
+		http.Error(w, "configuration not reloaded, the previous one stays in force: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	fmt.Fprintln(w, "configuration reloaded")
+}
+
+// scrapeContext bounds the scrape by Prometheus' timeout less a margin.
+// Without the header the context has no deadline and each account waits up
+// to its own `timeout`.
+func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	secs, err := strconv.ParseFloat(r.Header.Get(scrapeTimeoutHeader), 64)
+	if err != nil || secs <= 0 {
+		return context.WithCancel(r.Context())
+	}
+	timeout := time.Duration(secs * float64(time.Second))
+	timeout -= min(maxDeadlineMargin, timeout/deadlineMarginRatio)
+	return context.WithTimeout(r.Context(), timeout)
+}
+
+// promLogger adapts go-kit to promhttp's Println logger.
+type promLogger struct{ log.Logger }
+
+func (l promLogger) Println(v ...any) {
+	_ = l.Log("msg", fmt.Sprint(v...))
+}
