@@ -1,0 +1,18 @@
+# Multi-stage build: a static binary on a minimal, non-root base image.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG BRANCH=unknown
+RUN make build VERSION=${VERSION} REVISION=${REVISION} BRANCH=${BRANCH}
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /src/quota_exporter /bin/quota_exporter
+COPY exporter.yml /etc/quota_exporter/exporter.yml
+USER nonroot:nonroot
+EXPOSE 9896
+ENTRYPOINT ["/bin/quota_exporter"]
+CMD ["--config.file=/etc/quota_exporter/exporter.yml"]
