@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			_ = level.Error(logger).Log("msg", "starting the demo simulators failed", "err", err)
 			return 1
 		}
-		defer d.Close()
+		defer func() { _ = d.Close() }() // on exit; its servers only listen on loopback
 		load = func() (*config.Config, error) { return config.Parse(d.ConfigYAML(), "") }
 		_ = level.Info(logger).Log("msg", "demo mode: serving simulated vendor accounts; --config.file is ignored")
 	}

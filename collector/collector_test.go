@@ -267,7 +267,7 @@ func TestBackoff(t *testing.T) {
 		{60, plain, 5 * time.Minute},
 		{1, limited, 40 * time.Second},
 		{6, limited, 20 * time.Minute},
-		{1, limitedAfter, time.Hour}, // Retry-After honoured up to an hour
+		{1, limitedAfter, time.Hour}, // Retry-After honored up to an hour
 	} {
 		require.Equal(t, tc.want, a.backoff(tc.failures, tc.err), "%d failures, %v", tc.failures, tc.err)
 	}

@@ -59,10 +59,6 @@ func (b *builder) gauge(d *prometheus.Desc, v float64, labels ...string) {
 	b.add(d, prometheus.GaugeValue, v, labels)
 }
 
-func (b *builder) counter(d *prometheus.Desc, v float64, labels ...string) {
-	b.add(d, prometheus.CounterValue, v, labels)
-}
-
 // timestamp emits t as Unix seconds, or nothing for the zero time (the
 // vendor did not say), since 0 would read as 1970.
 func (b *builder) timestamp(d *prometheus.Desc, t time.Time, labels ...string) {

@@ -19,8 +19,9 @@ import (
 // is the `result` label of quota_exporter_upstream_requests_total.
 type Result string
 
+// The results, each with when it applies.
 const (
-	ResultSuccess      Result = "success"
+	ResultSuccess      Result = "success"       // a complete, valid answer
 	ResultTimeout      Result = "timeout"       // no complete answer within the request timeout
 	ResultNetworkError Result = "network_error" // connection refused, DNS, TLS, redirect loop
 	ResultHTTPError    Result = "http_error"    // a non-2xx status that is none of the below
@@ -31,7 +32,7 @@ const (
 	ResultTooLarge     Result = "too_large"     // the body exceeds the size limit
 )
 
-// Results lists every Result, so metrics can be initialised to zero.
+// Results lists every Result, so metrics can be initialized to zero.
 var Results = []Result{
 	ResultSuccess, ResultTimeout, ResultNetworkError, ResultHTTPError, ResultAuthError,
 	ResultRateLimited, ResultAPIError, ResultDecodeError, ResultTooLarge,
@@ -159,7 +160,7 @@ func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *
 	if err != nil {
 		return transportError(ctx, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // the body was read to the limit; nothing to report
 
 	limit := c.MaxBodyBytes
 	if limit <= 0 {
