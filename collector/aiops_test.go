@@ -1,0 +1,186 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/simulator"
+)
+
+const (
+	simEmail = "ops@example.com"
+	simToken = "canary-token-7f3a9c"
+)
+
+// aiopsFixture is an exporter with one aiops account read from a simulator
+// serving the demo licenses.
+type aiopsFixture struct {
+	sim   *simulator.AIOps
+	clock *fakeClock
+	e     *Exporter
+	logs  *syncbuf.Buffer
+	shang *time.Location
+}
+
+func newAIOpsFixture(t *testing.T) *aiopsFixture {
+	t.Helper()
+	f := &aiopsFixture{sim: simulator.NewAIOps(simEmail, simToken), clock: newFakeClock(), logs: &syncbuf.Buffer{}}
+	var err error
+	f.shang, err = time.LoadLocation("Asia/Shanghai")
+	require.NoError(t, err)
+	f.sim.SetLicenses(simulator.DemoAIOpsLicenses(f.clock.Now()))
+	server := httptest.NewServer(f.sim)
+	t.Cleanup(server.Close)
+
+	cfg, err := config.Parse(fmt.Appendf(nil, `
+defaults: {cache_ttl: 5m, timeout: 2s, max_stale: 1h, timezone: Asia/Shanghai}
+accounts:
+  - name: ops
+    base_url: %s
+    aiops: {email: %s, token: %s}
+`, server.URL, simEmail, simToken), "")
+	require.NoError(t, err)
+	f.e = New(Options{Clock: f.clock.Now, Logger: log.NewLogfmtLogger(f.logs), Registerer: prometheus.NewRegistry()})
+	require.NoError(t, f.e.Apply(cfg))
+	return f
+}
+
+// expectedAIOps derives every aiops series from the simulator's licenses,
+// the way contract.md defines them.
+func (f *aiopsFixture) expectedAIOps(t *testing.T, now time.Time) map[string]float64 {
+	t.Helper()
+	want := map[string]float64{}
+	for _, l := range f.sim.Licenses() {
+		id := fmt.Sprintf("account=%q,license_id=%q", "ops", l.SysID)
+		want[fmt.Sprintf("aiops_license_info{account=%q,contact_name=%q,edition=%q,license_id=%q,license_type=%q,user_id=%q}",
+			"ops", l.ContactName, l.License, l.SysID, l.LicenseType, strconv.FormatInt(l.User, 10))] = 1
+		for _, q := range []struct {
+			channel     string
+			used, total simulator.Count
+		}{
+			{"phone", l.TelNum, l.TelTotal}, {"sms", l.MsgNum, l.MsgTotal},
+			{"wechat", l.WeChatNum, l.WeChatTotal}, {"email", l.EmailNum, l.EmailTotal},
+			{"intl_phone", l.IntTelNum, l.IntTelTotal}, {"intl_sms", l.IntMsgNum, l.IntMsgTotal},
+		} {
+			if q.used.Wire == simulator.WireNull || q.total.Wire == simulator.WireNull {
+				continue // a quota the vendor did not give is not invented
+			}
+			key := fmt.Sprintf("{account=%q,channel=%q,license_id=%q}", "ops", q.channel, l.SysID)
+			want["aiops_license_quota_used"+key] = float64(q.used.Value)
+			want["aiops_license_quota_total"+key] = float64(q.total.Value)
+		}
+		lastDay, err := time.ParseInLocation(time.DateOnly, l.ExpiredTime, f.shang)
+		require.NoError(t, err)
+		expiry := lastDay.AddDate(0, 0, 1)
+		reset, err := time.ParseInLocation(time.DateOnly, l.NextDate, f.shang)
+		require.NoError(t, err)
+		want["aiops_license_expiry_timestamp_seconds{"+id+"}"] = float64(expiry.Unix())
+		want["aiops_license_days_until_expiry{"+id+"}"] = expiry.Sub(now).Seconds() / 86400
+		want["aiops_license_quota_reset_timestamp_seconds{"+id+"}"] = float64(reset.Unix())
+		want["aiops_license_expired{"+id+"}"] = float64(l.IsExpired)
+		want["aiops_license_bound{"+id+"}"] = float64(l.IsUsed)
+		want["aiops_license_auto_renew{"+id+"}"] = float64(l.AutoRenew)
+	}
+	return want
+}
+
+func vendorSeries(got map[string]float64, prefix string) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range got {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestAIOpsMetricsMatchTheVendorData(t *testing.T) {
+	f := newAIOpsFixture(t)
+	got := scrapeOnce(t, f.e, context.Background(), "")
+
+	want := f.expectedAIOps(t, f.clock.Now())
+	assert.InDeltaMapValues(t, want, vendorSeries(got, "aiops_"), 1e-9)
+	assert.Len(t, vendorSeries(got, "aiops_"), len(want))
+	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
+
+	// The countdown moves with the clock while the cache serves the same answer.
+	f.clock.Advance(2 * time.Minute)
+	got = scrapeOnce(t, f.e, context.Background(), "")
+	assert.InDeltaMapValues(t, f.expectedAIOps(t, f.clock.Now()), vendorSeries(got, "aiops_"), 1e-9)
+	assert.Equal(t, int64(1), f.sim.Requests())
+}
+
+func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
+	f := newAIOpsFixture(t)
+	for range 10 {
+		scrapeOnce(t, f.e, context.Background(), "")
+		f.clock.Advance(20 * time.Second) // 10 scrapes span 200s, inside cache_ttl 5m
+	}
+	assert.Equal(t, int64(1), f.sim.Requests(), "within cache_ttl the vendor is asked once")
+
+	f.clock.Advance(5 * time.Minute) // the cache has expired: 50 concurrent scrapes
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { scrapeOnce(t, f.e, context.Background(), "") })
+	}
+	wg.Wait()
+	assert.Equal(t, int64(2), f.sim.Requests(), "concurrent scrapes at expiry share one refresh")
+}
+
+func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {
+	f := newAIOpsFixture(t)
+	scrapeOnce(t, f.e, context.Background(), "")
+	f.sim.SetFault(simulator.Fault{Kind: simulator.FaultStatus, Status: 503})
+	f.clock.Advance(6 * time.Minute)
+	got := scrapeOnce(t, f.e, context.Background(), "")
+	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
+	assert.Equal(t, f.expectedAIOps(t, f.clock.Now())[`aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`],
+		got[`aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`])
+	assert.Contains(t, got, `aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`, "stale data is served")
+	requests := f.sim.Requests()
+
+	for range 5 { // inside the first backoff (10s)
+		f.clock.Advance(time.Second)
+		scrapeOnce(t, f.e, context.Background(), "")
+	}
+	assert.Equal(t, requests, f.sim.Requests())
+	assert.Contains(t, f.logs.String(), "http_error")
+}
+
+// The token, the email's Basic auth form and the members' telephones never
+// leave the exporter, whatever the vendor answers.
+func TestAIOpsSecretsNeverLeak(t *testing.T) {
+	f := newAIOpsFixture(t)
+	var outputs bytes.Buffer
+	faults := []simulator.Fault{
+		{}, {Kind: simulator.FaultUnauthorized}, {Kind: simulator.FaultVendorError},
+		{Kind: simulator.FaultHTML}, {Kind: simulator.FaultMalformed}, {Kind: simulator.FaultStatus, Status: 500},
+	}
+	for _, fault := range faults {
+		f.sim.SetFault(fault)
+		f.clock.Advance(2 * time.Hour) // past cache_ttl and any backoff
+		fmt.Fprintln(&outputs, scrapeOnce(t, f.e, context.Background(), ""))
+	}
+	assert.EqualValues(t, len(faults), f.sim.Requests())
+	for _, l := range f.sim.Licenses() {
+		if l.Telephone != "" {
+			assert.NotContains(t, outputs.String()+f.logs.String(), l.Telephone)
+		}
+	}
+	assert.NotContains(t, outputs.String()+f.logs.String(), simToken)
+	assert.Contains(t, f.logs.String(), "auth_error", "the failures are logged")
+}

@@ -1,0 +1,252 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/quotaexporter/quota_exporter/collector"
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/simulator"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	testEmail = "ops@example.com"
+	testToken = "canary-token-51d0"
+)
+
+// fixture is a server over a real exporter whose accounts read aiops
+// simulators; the configuration it loads can be swapped, like a file.
+type fixture struct {
+	srv  *Server
+	http *httptest.Server
+	sims map[string]*simulator.AIOps
+	urls map[string]string
+	logs *syncbuf.Buffer
+	mu   sync.Mutex
+	yaml string
+	reg  *prometheus.Registry
+}
+
+func newFixture(t *testing.T, accounts ...string) *fixture {
+	t.Helper()
+	f := &fixture{sims: map[string]*simulator.AIOps{}, urls: map[string]string{}, logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
+	for _, name := range accounts {
+		sim := simulator.NewAIOps(testEmail, testToken)
+		sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+		s := httptest.NewServer(sim)
+		t.Cleanup(s.Close)
+		f.sims[name], f.urls[name] = sim, s.URL
+	}
+	f.setConfig(f.configFor(accounts...))
+	logger := log.NewLogfmtLogger(f.logs)
+	exp := collector.New(collector.Options{Logger: logger, Registerer: f.reg})
+	var err error
+	f.srv, err = New(Options{
+		Logger: logger,
+		Load: func() (*config.Config, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return config.Parse([]byte(f.yaml), "")
+		},
+		Exporter:      exp,
+		Registry:      f.reg,
+		TelemetryPath: "/metrics",
+		Landing:       web.LandingConfig{Name: "Quota Exporter", Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}}},
+	})
+	require.NoError(t, err)
+	f.http = httptest.NewServer(f.srv.Handler())
+	t.Cleanup(f.http.Close)
+	return f
+}
+
+func (f *fixture) configFor(accounts ...string) string {
+	var b strings.Builder
+	b.WriteString("defaults: {cache_ttl: 5m, timeout: 3s}\naccounts:\n")
+	for _, name := range accounts {
+		fmt.Fprintf(&b, "  - name: %s\n    base_url: %s\n    aiops: {email: %s, token: %s}\n", name, f.urls[name], testEmail, testToken)
+	}
+	return b.String()
+}
+
+func (f *fixture) setConfig(yaml string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.yaml = yaml
+}
+
+func (f *fixture) do(t *testing.T, method, path string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.http.URL+path, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+func TestReadyOnlyOnceAConfigIsLoaded(t *testing.T) {
+	f := newFixture(t, "ops")
+	code, _ := f.do(t, http.MethodGet, "/-/healthy", nil)
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = f.do(t, http.MethodGet, "/-/ready", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+
+	require.NoError(t, f.srv.Reload())
+	code, _ = f.do(t, http.MethodGet, "/-/ready", nil)
+	assert.Equal(t, http.StatusOK, code)
+	code, body := f.do(t, http.MethodGet, "/", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `href="/metrics"`)
+}
+
+func TestProbe(t *testing.T) {
+	f := newFixture(t, "ops", "sms")
+	require.NoError(t, f.srv.Reload())
+
+	for _, path := range []string{"/probe", "/probe?account=", "/probe?account=nobody"} {
+		code, _ := f.do(t, http.MethodGet, path, nil)
+		assert.Equal(t, http.StatusBadRequest, code, path)
+	}
+	code, body := f.do(t, http.MethodGet, "/probe?account=sms", nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="sms",vendor="aiops"} 1`)
+	assert.Contains(t, body, `aiops_license_info{account="sms",`)
+	assert.NotContains(t, body, `account="ops"`)
+	assert.NotContains(t, body, "go_goroutines", "a probe answers for its account only")
+	assert.Equal(t, int64(0), f.sims["ops"].Requests())
+	assert.Equal(t, int64(1), f.sims["sms"].Requests())
+}
+
+func TestMetricsCoverEveryAccountAndCountThisScrapesRequests(t *testing.T) {
+	f := newFixture(t, "ops", "sms")
+	require.NoError(t, f.srv.Reload())
+	code, body := f.do(t, http.MethodGet, "/metrics", nil)
+	require.Equal(t, http.StatusOK, code)
+	for _, name := range []string{"ops", "sms"} {
+		assert.Contains(t, body, fmt.Sprintf(`quota_exporter_scrape_success{account=%q,vendor="aiops"} 1`, name))
+		// The first scrape's own request is already counted.
+		assert.Contains(t, body, fmt.Sprintf(`quota_exporter_upstream_requests_total{account=%q,result="success",vendor="aiops"} 1`, name))
+	}
+	assert.Contains(t, body, "quota_exporter_config_last_reload_successful 1")
+}
+
+func TestBadReloadKeepsTheConfigInForce(t *testing.T) {
+	f := newFixture(t, "ops", "sms")
+	require.NoError(t, f.srv.Reload())
+
+	code, _ := f.do(t, http.MethodGet, "/-/reload", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
+
+	f.setConfig(f.configFor("ops") + "    cache_ttl: soon\n")
+	code, body := f.do(t, http.MethodPost, "/-/reload", nil)
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Contains(t, body, `"ops"`)
+	assert.Contains(t, body, "cache_ttl")
+	assert.Equal(t, 0.0, testutil.ToFloat64(f.srv.reloadOK))
+
+	code, body = f.do(t, http.MethodGet, "/metrics", nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="sms",vendor="aiops"} 1`, "the old config serves on")
+	code, _ = f.do(t, http.MethodGet, "/-/ready", nil)
+	assert.Equal(t, http.StatusOK, code)
+
+	f.setConfig(f.configFor("ops"))
+	code, _ = f.do(t, http.MethodPost, "/-/reload", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, 1.0, testutil.ToFloat64(f.srv.reloadOK))
+	_, body = f.do(t, http.MethodGet, "/metrics", nil)
+	assert.NotContains(t, body, `account="sms"`, "a removed account's series go")
+	assert.Equal(t, int64(1), f.sims["ops"].Requests(), "an unchanged account keeps its cache over a reload")
+}
+
+func TestScrapeAnswersWithinItsDeadline(t *testing.T) {
+	f := newFixture(t, "ops")
+	require.NoError(t, f.srv.Reload())
+	f.sims["ops"].SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 2500 * time.Millisecond})
+
+	start := time.Now()
+	code, body := f.do(t, http.MethodGet, "/metrics", http.Header{scrapeTimeoutHeader: {"0.5"}})
+	elapsed := time.Since(start)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Less(t, elapsed, 2500*time.Millisecond, "the scrape did not wait for the slow vendor")
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="ops",vendor="aiops"} 0`)
+	assert.NotContains(t, body, "aiops_license_info", "no data yet")
+
+	// The refresh finishes in the background and fills the cache.
+	require.Eventually(t, func() bool {
+		_, body := f.do(t, http.MethodGet, "/metrics", http.Header{scrapeTimeoutHeader: {"0.5"}})
+		return strings.Contains(body, `quota_exporter_scrape_success{account="ops",vendor="aiops"} 1`)
+	}, 10*time.Second, 100*time.Millisecond)
+	assert.Equal(t, int64(1), f.sims["ops"].Requests(), "the slow refresh was not abandoned and repeated")
+}
+
+func TestScrapeContextDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		want   time.Duration // 0: no deadline
+	}{
+		{"10", 9500 * time.Millisecond},
+		{"2", 1800 * time.Millisecond},
+		{"0.5", 450 * time.Millisecond},
+		{"", 0},
+		{"soon", 0},
+		{"-1", 0},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if tc.header != "" {
+			r.Header.Set(scrapeTimeoutHeader, tc.header)
+		}
+		before := time.Now()
+		ctx, cancel := scrapeContext(r)
+		deadline, ok := ctx.Deadline()
+		cancel()
+		if tc.want == 0 {
+			assert.False(t, ok, tc.header)
+			continue
+		}
+		require.True(t, ok, tc.header)
+		assert.WithinDuration(t, before.Add(tc.want), deadline, 50*time.Millisecond, tc.header)
+	}
+}
+
+func TestNoSecretInAnyAnswerOrLog(t *testing.T) {
+	f := newFixture(t, "ops")
+	require.NoError(t, f.srv.Reload())
+	var seen strings.Builder
+	for _, fault := range []simulator.Fault{{}, {Kind: simulator.FaultUnauthorized}} {
+		f.sims["ops"].SetFault(fault)
+		for _, path := range []string{"/metrics", "/probe?account=ops", "/", "/-/ready"} {
+			_, body := f.do(t, http.MethodGet, path, nil)
+			seen.WriteString(body)
+		}
+		// A config error must not echo the token either.
+		f.setConfig(f.configFor("ops") + "    aiops_extra: " + testToken + "\n")
+		_, body := f.do(t, http.MethodPost, "/-/reload", nil)
+		seen.WriteString(body)
+		f.setConfig(f.configFor("ops"))
+	}
+	assert.NotContains(t, seen.String()+f.logs.String(), testToken)
+	assert.Contains(t, seen.String(), "aiops_license_info", "the answers were real")
+}
