@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/simulator"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of the end-to-end tests")
+
+// These tests run the real binary, as a user would.
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "quota_exporter-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "quota_exporter")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binary
+}
+
+// requireTool finds an outside program. Locally a test without it is
+// skipped; in CI (CI=true) its absence is a failure, so a broken CI image
+// cannot pass silently.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI: %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return path
+}
+
+// exporterProcess is a running quota_exporter.
+type exporterProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncbuf.Buffer
+}
+
+func startExporter(t *testing.T, args ...string) *exporterProcess {
+	t.Helper()
+	bin := buildBinary(t)
+	addr := freeAddress(t)
+	p := &exporterProcess{url: "http://" + addr, logs: &syncbuf.Buffer{}}
+	p.cmd = exec.Command(bin, append([]string{"--web.listen-address=" + addr}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	require.NoError(t, p.cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			assert.NoError(t, err, "the exporter exits cleanly on SIGTERM")
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			t.Error("the exporter did not stop on SIGTERM")
+		}
+	})
+	require.Eventually(t, func() bool {
+		code, _ := get(p.url + "/-/ready")
+		return code == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond, "the exporter did not become ready: %s", p.logs)
+	return p
+}
+
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func get(url string) (int, string) {
+	resp, err := http.Get(url) //nolint:gosec // a test's own loopback URL
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// volatileSeries are the series whose values depend on the time of the run
+// or on the machine; the golden file keeps their names and labels only.
+var volatileSeries = regexp.MustCompile(`^(\w*(_timestamp_seconds|_days_until_expiry|_duration_seconds\w*|_data_age_seconds))(\{.*\})? \S+$`)
+
+// normalize keeps the exporter's own and the vendor series, with volatile
+// values and build labels replaced, in a stable form for a golden file.
+func normalize(exposition string) string {
+	var out []string
+	for line := range strings.Lines(exposition) {
+		line = strings.TrimSuffix(line, "\n")
+		name := strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE ")
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
+			continue
+		}
+		if strings.HasPrefix(line, "quota_exporter_build_info{") {
+			line = "quota_exporter_build_info{<build labels>} 1"
+		}
+		line = volatileSeries.ReplaceAllString(line, "$1$3 <volatile>")
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// contractNamesPromtoolDislikes are metric names fixed by the contract that
+// promtool's naming lint questions: a gauge ending in _total (the quota's
+// allowance is not a counter) and countdowns in days rather than seconds.
+// Dashboards and alert rules use these names, so they stay; promtool's
+// every other finding fails the test.
+var contractNamesPromtoolDislikes = []string{
+	"aiops_license_days_until_expiry",
+	"aiops_license_quota_total",
+}
+
+func TestDemoEndToEnd(t *testing.T) {
+	p := startExporter(t, "--demo")
+
+	code, metrics := get(p.url + "/metrics")
+	require.Equal(t, http.StatusOK, code)
+
+	golden := filepath.Join("testdata", "demo.golden")
+	got := normalize(metrics)
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got, "run `go test -run TestDemoEndToEnd -update .` after an intended change")
+
+	code, body := get(p.url + "/probe?account=demo-aiops")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="demo-aiops",vendor="aiops"} 1`)
+	code, _ = get(p.url + "/probe?account=nobody")
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, body = get(p.url + "/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "/probe")
+
+	t.Run("promtool check metrics", func(t *testing.T) {
+		promtool := requireTool(t, "promtool")
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = strings.NewReader(metrics)
+		out, _ := cmd.CombinedOutput() // exits 3 on lint findings, judged below
+		for line := range strings.Lines(strings.TrimSpace(string(out))) {
+			name, _, _ := strings.Cut(line, " ")
+			assert.Contains(t, contractNamesPromtoolDislikes, name, "promtool: %s", line)
+		}
+	})
+}
+
+func TestVersionFlag(t *testing.T) {
+	out, err := exec.Command(buildBinary(t), "--version").CombinedOutput()
+	require.NoError(t, err)
+	assert.Regexp(t, `^quota_exporter, version .* \(branch: .*, revision: .*\)\n\s+build user:.*\n\s+build date:.*\n\s+go version:\s+go1\.`, string(out))
+}
+
+// A real config file with a simulated vendor: SIGHUP reloads it, a bad
+// file is refused and the old config stays in force.
+func TestReloadOnSIGHUP(t *testing.T) {
+	const token = "canary-token-e2e-8d1f"
+	sim := simulator.NewAIOps("ops@example.com", token)
+	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+	vendor := httptest.NewServer(sim)
+	t.Cleanup(vendor.Close)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600))
+	path := filepath.Join(dir, "exporter.yml")
+	writeAccount := func(name, extra string) {
+		yaml := fmt.Sprintf("accounts:\n  - name: %s\n    base_url: %s\n%s    aiops: {email: ops@example.com, token_file: token}\n", name, vendor.URL, extra)
+		require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	}
+	writeAccount("first", "")
+	p := startExporter(t, "--config.file="+path)
+
+	_, body := get(p.url + "/metrics")
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="first",vendor="aiops"} 1`)
+
+	writeAccount("second", "")
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, body := get(p.url + "/metrics")
+		return strings.Contains(body, `account="second"`) && !strings.Contains(body, `account="first"`)
+	}, 10*time.Second, 50*time.Millisecond)
+
+	writeAccount("third", "    timeout: never\n")
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		_, body := get(p.url + "/metrics")
+		return strings.Contains(body, "quota_exporter_config_last_reload_successful 0")
+	}, 10*time.Second, 50*time.Millisecond)
+	_, body = get(p.url + "/metrics")
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="second",vendor="aiops"} 1`, "the old config stays")
+	assert.NotContains(t, body, `account="third"`)
+	assert.Contains(t, p.logs.String(), `timeout (line 4)`)
+
+	for _, out := range []string{body, p.logs.String()} {
+		assert.NotContains(t, out, token)
+		assert.False(t, bytes.Contains([]byte(out), []byte("13911826457")), "a member's telephone leaked")
+	}
+}
+
+// readmeMetricRow is a row of a metric table in README.md:
+// | `name` | type | `label`, `label` | value |
+var readmeMetricRow = regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| (gauge|counter|histogram) \\|([^|]*)\\|")
+
+// TestREADMEListsEveryMetric compares the README's metric tables with what
+// the demo serves: the same metrics, types and labels, none missing on
+// either side.
+func TestREADMEListsEveryMetric(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	documented := map[string]string{}
+	for _, m := range readmeMetricRow.FindAllStringSubmatch(string(readme), -1) {
+		labels := strings.Fields(strings.NewReplacer("`", "", ",", " ").Replace(m[3]))
+		slices.Sort(labels)
+		documented[m[1]] = m[2] + " " + strings.Join(labels, ",")
+	}
+
+	p := startExporter(t, "--demo")
+	_, metrics := get(p.url + "/metrics")
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(metrics))
+	require.NoError(t, err)
+	served := map[string]string{}
+	for name, mf := range families {
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
+			continue
+		}
+		labels := map[string]bool{}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = true
+			}
+		}
+		served[name] = strings.ToLower(mf.GetType().String()) + " " + strings.Join(slices.Sorted(maps.Keys(labels)), ",")
+	}
+	assert.Equal(t, documented, served)
+}
