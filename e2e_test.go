@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
@@ -84,6 +85,13 @@ type exporterProcess struct {
 
 func startExporter(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
+	return startExporterWith(t, func(*http.Request) {}, args...)
+}
+
+// startExporterWith starts the exporter and waits for readiness, asking
+// with requests that auth prepares (for --web.config.file).
+func startExporterWith(t *testing.T, auth func(*http.Request), args ...string) *exporterProcess {
+	t.Helper()
 	bin := buildBinary(t)
 	addr := freeAddress(t)
 	p := &exporterProcess{url: "http://" + addr, logs: &syncbuf.Buffer{}}
@@ -103,8 +111,15 @@ func startExporter(t *testing.T, args ...string) *exporterProcess {
 		}
 	})
 	require.Eventually(t, func() bool {
-		code, _ := get(p.url + "/-/ready")
-		return code == http.StatusOK
+		req, err := http.NewRequest(http.MethodGet, p.url+"/-/ready", nil)
+		require.NoError(t, err)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond, "the exporter did not become ready: %s", p.logs)
 	return p
 }
@@ -285,4 +300,23 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 		served[name] = strings.ToLower(mf.GetType().String()) + " " + strings.Join(slices.Sorted(maps.Keys(labels)), ",")
 	}
 	assert.Equal(t, documented, served)
+}
+
+// --web.config.file is exporter-toolkit's: basic auth guards every endpoint.
+func TestWebConfigBasicAuth(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
+	require.NoError(t, err)
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	require.NoError(t, os.WriteFile(webConfig, fmt.Appendf(nil, "basic_auth_users:\n  prom: %s\n", hash), 0o600))
+	p := startExporterWith(t, func(req *http.Request) { req.SetBasicAuth("prom", "s3cret-pass") }, "--demo", "--web.config.file="+webConfig)
+
+	code, _ := get(p.url + "/metrics")
+	assert.Equal(t, http.StatusUnauthorized, code)
+	req, err := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("prom", "s3cret-pass")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }

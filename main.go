@@ -35,6 +35,11 @@ const exporterName = "quota_exporter"
 const defaultListenAddress = ":9896"
 
 func main() {
+	if version.Version == "" {
+		// Not built by `make build` (go run, go install): say so rather
+		// than report an empty version in build_info and the User-Agent.
+		version.Version = "dev"
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -85,7 +90,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	)
 	exporter := collector.New(collector.Options{
 		Logger:     logger,
-		UserAgent:  exporterName + "/" + version.Version,
+		UserAgent:  version.ComponentUserAgent(exporterName),
 		Registerer: reg,
 	})
 

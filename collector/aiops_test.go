@@ -3,8 +3,11 @@ package collector
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +40,7 @@ type aiopsFixture struct {
 	shang *time.Location
 }
 
-func newAIOpsFixture(t *testing.T) *aiopsFixture {
+func newAIOpsFixture(t testing.TB) *aiopsFixture {
 	t.Helper()
 	f := &aiopsFixture{sim: simulator.NewAIOps(simEmail, simToken), clock: newFakeClock(), logs: &syncbuf.Buffer{}}
 	var err error
@@ -183,4 +187,86 @@ func TestAIOpsSecretsNeverLeak(t *testing.T) {
 	}
 	assert.NotContains(t, outputs.String()+f.logs.String(), simToken)
 	assert.Contains(t, f.logs.String(), "auth_error", "the failures are logged")
+}
+
+// Upstream TLS follows the account's http_client_config: a private CA
+// given as ca_file is trusted, and without it the vendor's certificate is not.
+func TestUpstreamTLSFromHTTPClientConfig(t *testing.T) {
+	sim := simulator.NewAIOps(simEmail, simToken)
+	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+	vendor := httptest.NewTLSServer(sim)
+	t.Cleanup(vendor.Close)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vendor.Certificate().Raw}), 0o600))
+
+	cfg, err := config.Parse(fmt.Appendf(nil, `
+accounts:
+  - name: trusted
+    base_url: %[1]s
+    http_client_config: {tls_config: {ca_file: ca.pem}}
+    aiops: {email: %[2]s, token: %[3]s}
+  - name: untrusted
+    base_url: %[1]s
+    aiops: {email: %[2]s, token: %[3]s}
+`, vendor.URL, simEmail, simToken), dir)
+	require.NoError(t, err)
+	e := New(Options{Registerer: prometheus.NewRegistry()})
+	require.NoError(t, e.Apply(cfg))
+
+	got := scrapeOnce(t, e, context.Background(), "")
+	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="trusted",vendor="aiops"}`])
+	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="untrusted",vendor="aiops"}`])
+	assert.Equal(t, 1.0, testutil.ToFloat64(e.requests.WithLabelValues("untrusted", "aiops", "network_error")))
+	assert.Equal(t, int64(1), sim.Requests(), "the untrusted handshake never reached the vendor")
+}
+
+// Scrape latency as Prometheus sees it, with the vendor on loopback: warm
+// scrapes come from the cache, cold ones each make the upstream request.
+func BenchmarkAIOpsScrape(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		advance time.Duration // between scrapes
+	}{{"warm", 0}, {"cold", 6 * time.Minute}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newAIOpsFixture(b)
+			b.ReportAllocs()
+			for b.Loop() {
+				f.clock.Advance(bc.advance)
+				reg := prometheus.NewRegistry()
+				reg.MustRegister(f.e.Collector(context.Background(), ""))
+				if _, err := reg.Gather(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(f.sim.Requests())/float64(b.N), "upstream-requests/scrape")
+		})
+	}
+}
+
+// A token file is read on every refresh: rotating it needs no reload.
+func TestAIOpsTokenFileIsReadOnEveryRefresh(t *testing.T) {
+	sim := simulator.NewAIOps(simEmail, simToken)
+	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+	vendor := httptest.NewServer(sim)
+	t.Cleanup(vendor.Close)
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tokenFile, []byte("revoked-token\n"), 0o600))
+	cfg, err := config.Parse(fmt.Appendf(nil, "accounts:\n  - name: ops\n    base_url: %s\n    aiops: {email: %s, token_file: token}\n",
+		vendor.URL, simEmail), dir)
+	require.NoError(t, err)
+	clock := newFakeClock()
+	e := New(Options{Clock: clock.Now, Registerer: prometheus.NewRegistry()})
+	require.NoError(t, e.Apply(cfg))
+
+	got := scrapeOnce(t, e, context.Background(), "")
+	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
+	assert.Equal(t, 1.0, testutil.ToFloat64(e.requests.WithLabelValues("ops", "aiops", "auth_error")))
+
+	require.NoError(t, os.WriteFile(tokenFile, []byte(simToken+"\r\n"), 0o600))
+	clock.Advance(time.Minute) // past the first backoff
+	got = scrapeOnce(t, e, context.Background(), "")
+	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
+	assert.Equal(t, int64(2), sim.Requests())
 }
