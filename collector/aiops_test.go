@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -42,13 +43,13 @@ type aiopsFixture struct {
 
 func newAIOpsFixture(t testing.TB) *aiopsFixture {
 	t.Helper()
-	f := &aiopsFixture{sim: simulator.NewAIOps(simEmail, simToken), clock: newFakeClock(), logs: &syncbuf.Buffer{}}
+	f := &aiopsFixture{clock: newFakeClock(), logs: &syncbuf.Buffer{}}
 	var err error
 	f.shang, err = time.LoadLocation("Asia/Shanghai")
 	require.NoError(t, err)
+	var server *httptest.Server
+	f.sim, server = startAIOpsSimulator(t, httptest.NewServer)
 	f.sim.SetLicenses(simulator.DemoAIOpsLicenses(f.clock.Now()))
-	server := httptest.NewServer(f.sim)
-	t.Cleanup(server.Close)
 
 	cfg, err := config.Parse(fmt.Appendf(nil, `
 defaults: {cache_ttl: 5m, timeout: 2s, max_stale: 1h, timezone: Asia/Shanghai}
@@ -61,6 +62,17 @@ accounts:
 	f.e = New(Options{Clock: f.clock.Now, Logger: log.NewLogfmtLogger(f.logs), Registerer: prometheus.NewRegistry()})
 	require.NoError(t, f.e.Apply(cfg))
 	return f
+}
+
+// startAIOpsSimulator serves the demo licenses with start (httptest.NewServer
+// or NewTLSServer) until the test ends.
+func startAIOpsSimulator(t testing.TB, start func(http.Handler) *httptest.Server) (*simulator.AIOps, *httptest.Server) {
+	t.Helper()
+	sim := simulator.NewAIOps(simEmail, simToken)
+	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+	server := start(sim)
+	t.Cleanup(server.Close)
+	return sim, server
 }
 
 // expectedAIOps derives every aiops series from the simulator's licenses,
@@ -192,10 +204,7 @@ func TestAIOpsSecretsNeverLeak(t *testing.T) {
 // Upstream TLS follows the account's http_client_config: a private CA
 // given as ca_file is trusted, and without it the vendor's certificate is not.
 func TestUpstreamTLSFromHTTPClientConfig(t *testing.T) {
-	sim := simulator.NewAIOps(simEmail, simToken)
-	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-	vendor := httptest.NewTLSServer(sim)
-	t.Cleanup(vendor.Close)
+	sim, vendor := startAIOpsSimulator(t, httptest.NewTLSServer)
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vendor.Certificate().Raw}), 0o600))
@@ -246,10 +255,7 @@ func BenchmarkAIOpsScrape(b *testing.B) {
 
 // A token file is read on every refresh: rotating it needs no reload.
 func TestAIOpsTokenFileIsReadOnEveryRefresh(t *testing.T) {
-	sim := simulator.NewAIOps(simEmail, simToken)
-	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-	vendor := httptest.NewServer(sim)
-	t.Cleanup(vendor.Close)
+	sim, vendor := startAIOpsSimulator(t, httptest.NewServer)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte("revoked-token\n"), 0o600))
