@@ -37,5 +37,6 @@ race:
 	$(GO) test -race -count=1 ./...
 
 # A static binary with version information; the Dockerfile builds with this.
+OUT ?= quota_exporter
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o quota_exporter .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) .
