@@ -1,0 +1,202 @@
+package collector
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// faultableVendor is a simulator: every one embeds the shared fault harness.
+type faultableVendor interface {
+	http.Handler
+	SetFault(simulator.Fault)
+	Requests() int64
+}
+
+// simulatedVendor is one vendor in the fault matrix.
+type simulatedVendor struct {
+	name    string
+	newSim  func() faultableVendor // serving realistic data
+	block   string                 // the account's vendor block, credentials included
+	canary  string                 // a secret that must appear nowhere
+	series  string                 // prefix of the vendor's series
+	authErr simulator.Fault        // the vendor's answer to bad credentials
+}
+
+var simulatedVendors = []simulatedVendor{{
+	name: "aiops",
+	newSim: func() faultableVendor {
+		sim := simulator.NewAIOps(simEmail, simToken)
+		sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+		return sim
+	},
+	block:   fmt.Sprintf("aiops: {email: %s, token: %s}", simEmail, simToken),
+	canary:  simToken,
+	series:  "aiops_",
+	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+}}
+
+// faultCase is one way the vendor fails and the result it must be counted as.
+type faultCase struct {
+	name   string
+	fault  simulator.Fault
+	result upstream.Result
+	tls    bool // the vendor serves TLS with a certificate we do not trust
+	down   bool // nothing listens at the vendor's address
+	// timeout of the account; 0 is 300ms. Reading 32 MiB under the race
+	// detector needs longer.
+	timeout time.Duration
+}
+
+func faultCases(v simulatedVendor) []faultCase {
+	return []faultCase{
+		{name: "connection refused", down: true, result: upstream.ResultNetworkError},
+		{name: "certificate not trusted", tls: true, result: upstream.ResultNetworkError},
+		{name: "slower than timeout", fault: simulator.Fault{Kind: simulator.FaultLatency, Delay: time.Second}, result: upstream.ResultTimeout},
+		{name: "drip slower than timeout", fault: simulator.Fault{Kind: simulator.FaultDrip, Delay: time.Second}, result: upstream.ResultTimeout},
+		{name: "500", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 500}, result: upstream.ResultHTTPError},
+		{name: "502 HTML", fault: simulator.Fault{Kind: simulator.FaultHTML}, result: upstream.ResultHTTPError},
+		{name: "vendor rejects credentials", fault: v.authErr, result: upstream.ResultAuthError},
+		{name: "403", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 403}, result: upstream.ResultAuthError},
+		{name: "429", fault: simulator.Fault{Kind: simulator.FaultRateLimited, RetryAfter: 3 * time.Minute}, result: upstream.ResultRateLimited},
+		{name: "vendor error envelope", fault: simulator.Fault{Kind: simulator.FaultVendorError}, result: upstream.ResultAPIError},
+		{name: "malformed JSON", fault: simulator.Fault{Kind: simulator.FaultMalformed}, result: upstream.ResultDecodeError},
+		{name: "truncated JSON", fault: simulator.Fault{Kind: simulator.FaultTruncated}, result: upstream.ResultDecodeError},
+		{name: "empty body", fault: simulator.Fault{Kind: simulator.FaultEmpty}, result: upstream.ResultDecodeError},
+		{name: "wrong field types", fault: simulator.Fault{Kind: simulator.FaultWrongTypes}, result: upstream.ResultDecodeError},
+		{name: "body over the limit", fault: simulator.Fault{Kind: simulator.FaultOversized, Size: upstream.DefaultMaxBodyBytes + 1}, result: upstream.ResultTooLarge, timeout: 20 * time.Second},
+		{name: "redirect loop", fault: simulator.Fault{Kind: simulator.FaultRedirectLoop}, result: upstream.ResultNetworkError},
+	}
+}
+
+// TestFaultMatrix: for every vendor and every way it can fail, the scrape
+// answers within its deadline, says what happened in the exporter's own
+// metrics, serves the last good data until max_stale and then drops it,
+// backs off, and leaks no secret.
+func TestFaultMatrix(t *testing.T) {
+	for _, v := range simulatedVendors {
+		for _, fc := range faultCases(v) {
+			t.Run(v.name+"/"+fc.name, func(t *testing.T) {
+				t.Parallel()
+				runFaultCase(t, v, fc)
+			})
+		}
+	}
+}
+
+func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
+	sim := v.newSim()
+	good := httptest.NewServer(sim)
+	t.Cleanup(good.Close)
+	clock := newFakeClock()
+	logs := &syncbuf.Buffer{}
+	const name = "acct"
+	timeout := cmp.Or(fc.timeout, 300*time.Millisecond)
+	deadline := timeout + 2*time.Second
+	yaml := func(baseURL string) []byte {
+		return fmt.Appendf(nil, "defaults: {cache_ttl: 1m, timeout: %s, max_stale: 10m}\naccounts:\n  - name: %s\n    base_url: %s\n    %s\n",
+			model.Duration(timeout), name, baseURL, v.block)
+	}
+	e := New(Options{Clock: clock.Now, Logger: log.NewLogfmtLogger(logs), Registerer: prometheus.NewRegistry()})
+	cfg, err := config.Parse(yaml(good.URL), "")
+	require.NoError(t, err)
+	require.NoError(t, e.Apply(cfg))
+
+	var outputs strings.Builder
+	scrape := func() map[string]float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		got := scrapeOnce(t, e, ctx, "")
+		assert.Less(t, time.Since(start), deadline+time.Second, "the scrape kept its deadline")
+		fmt.Fprintln(&outputs, got)
+		return got
+	}
+	successKey := fmt.Sprintf("quota_exporter_scrape_success{account=%q,vendor=%q}", name, v.name)
+	got := scrape()
+	require.Equal(t, 1.0, got[successKey], "the vendor works before the fault")
+	goodSeries := vendorSeries(got, v.series)
+	require.NotEmpty(t, goodSeries)
+
+	// Break the vendor.
+	switch {
+	case fc.down:
+		good.Close() // the address the account uses now refuses connections
+	case fc.tls:
+		// An untrusted certificate needs an https base_url, so a changed
+		// account: it starts afresh, without data.
+		untrusted := httptest.NewUnstartedServer(sim)
+		untrusted.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the handshake failure is expected
+		untrusted.StartTLS()
+		t.Cleanup(untrusted.Close)
+		cfg, err := config.Parse(yaml(untrusted.URL), "")
+		require.NoError(t, err)
+		require.NoError(t, e.Apply(cfg))
+		got = scrape()
+		assert.Equal(t, 0.0, got[successKey])
+		assert.Empty(t, vendorSeries(got, v.series))
+		assert.Equal(t, 1.0, requestsWith(e, name, v.name, fc.result))
+		assert.NotContains(t, outputs.String()+logs.String(), v.canary)
+		return
+	default:
+		sim.SetFault(fc.fault)
+	}
+
+	before := sim.Requests()
+	clock.Advance(2 * time.Minute) // the cache has expired
+	got = scrape()
+	assert.Equal(t, 0.0, got[successKey])
+	assert.Equal(t, 1.0, requestsWith(e, name, v.name, fc.result), "counted as %s", fc.result)
+	assert.Equal(t, withoutCountdowns(goodSeries), withoutCountdowns(vendorSeries(got, v.series)), "the last good data is served")
+	assert.Len(t, vendorSeries(got, v.series), len(goodSeries))
+	assert.Equal(t, 120.0, got[fmt.Sprintf("quota_exporter_data_age_seconds{account=%q,vendor=%q}", name, v.name)])
+	called := sim.Requests() - before // a redirect loop makes several
+
+	for range 5 { // scrapes within the first backoff do not call the vendor
+		clock.Advance(time.Second)
+		scrape()
+	}
+	assert.Equal(t, before+called, sim.Requests(), "backing off")
+
+	clock.Advance(10 * time.Minute) // past max_stale
+	got = scrape()
+	assert.Empty(t, vendorSeries(got, v.series), "data older than max_stale is dropped")
+	assert.Equal(t, 0.0, got[successKey])
+
+	assert.NotContains(t, outputs.String()+logs.String(), v.canary)
+	assert.Contains(t, logs.String(), "result="+string(fc.result), "the failure is logged")
+}
+
+func requestsWith(e *Exporter, acct, vendorName string, r upstream.Result) float64 {
+	return testutil.ToFloat64(e.requests.WithLabelValues(acct, vendorName, string(r)))
+}
+
+// withoutCountdowns leaves out the series that move with the clock.
+func withoutCountdowns(series map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range series {
+		if !strings.Contains(k, "_days_until_") {
+			out[k] = v
+		}
+	}
+	return out
+}
