@@ -41,6 +41,13 @@ var (
 	buildErr  error
 )
 
+// removeBinary deletes what buildBinary built, once every test is done.
+func removeBinary() {
+	if binary != "" {
+		_ = os.RemoveAll(filepath.Dir(binary))
+	}
+}
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {

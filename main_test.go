@@ -12,7 +12,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		removeBinary() // built by the end-to-end tests
+		os.Exit(code)
+	}))
+}
 
 const checkToken = "canary-token-c0ffee"
 
