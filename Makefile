@@ -13,7 +13,7 @@ LDFLAGS    := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revis
               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
               -X $(VERSION_PKG).BuildUser=quota_exporter
 
-.PHONY: test fmt-check vet lint race build
+.PHONY: test fmt-check vet lint race build fuzz
 
 test: fmt-check vet lint race
 
@@ -40,3 +40,14 @@ race:
 OUT ?= quota_exporter
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) .
+
+# Every fuzz target of every package, each for FUZZTIME; CI runs this after
+# the tests. Findings land in the package's testdata/fuzz as seeds.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
