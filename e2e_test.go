@@ -2,11 +2,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"debug/elf"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -93,16 +101,17 @@ type exporterProcess struct {
 
 func startExporter(t *testing.T, args ...string) *exporterProcess {
 	t.Helper()
-	return startExporterWith(t, func(*http.Request) {}, args...)
+	return startExporterWith(t, "http", http.DefaultClient, func(*http.Request) {}, args...)
 }
 
 // startExporterWith starts the exporter and waits for readiness, asking
-// with requests that auth prepares (for --web.config.file).
-func startExporterWith(t *testing.T, auth func(*http.Request), args ...string) *exporterProcess {
+// over scheme with client and requests that auth prepares (for
+// --web.config.file).
+func startExporterWith(t *testing.T, scheme string, client *http.Client, auth func(*http.Request), args ...string) *exporterProcess {
 	t.Helper()
 	bin := buildBinary(t)
 	addr := freeAddress(t)
-	p := &exporterProcess{url: "http://" + addr, logs: &syncbuf.Buffer{}}
+	p := &exporterProcess{url: scheme + "://" + addr, logs: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"--web.listen-address=" + addr}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	require.NoError(t, p.cmd.Start())
@@ -122,7 +131,7 @@ func startExporterWith(t *testing.T, auth func(*http.Request), args ...string) *
 		req, err := http.NewRequest(http.MethodGet, p.url+"/-/ready", nil)
 		require.NoError(t, err)
 		auth(req)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return false
 		}
@@ -310,23 +319,67 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 	assert.Equal(t, documented, served)
 }
 
-// --web.config.file is exporter-toolkit's: basic auth guards every endpoint.
-func TestWebConfigBasicAuth(t *testing.T) {
+// --web.config.file is exporter-toolkit's: TLS with a real handshake, and
+// basic auth on every endpoint.
+func TestWebConfigTLSAndBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	certPEM := writeSelfSignedCert(t, dir)
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
 	require.NoError(t, err)
-	webConfig := filepath.Join(t.TempDir(), "web.yml")
-	require.NoError(t, os.WriteFile(webConfig, fmt.Appendf(nil, "basic_auth_users:\n  prom: %s\n", hash), 0o600))
-	p := startExporterWith(t, func(req *http.Request) { req.SetBasicAuth("prom", "s3cret-pass") }, "--demo", "--web.config.file="+webConfig)
+	webConfig := filepath.Join(dir, "web.yml")
+	require.NoError(t, os.WriteFile(webConfig, fmt.Appendf(nil,
+		"tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  prom: %s\n", hash), 0o600))
 
-	code, _ := get(p.url + "/metrics")
-	assert.Equal(t, http.StatusUnauthorized, code)
-	req, err := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(certPEM))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	withPassword := func(password string) func(*http.Request) {
+		return func(req *http.Request) { req.SetBasicAuth("prom", password) }
+	}
+	p := startExporterWith(t, "https", client, withPassword("s3cret-pass"), "--demo", "--web.config.file="+webConfig)
+
+	status := func(c *http.Client, auth func(*http.Request)) int {
+		req, err := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
+		require.NoError(t, err)
+		auth(req)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0
+		}
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, status(client, withPassword("s3cret-pass")))
+	assert.Equal(t, http.StatusUnauthorized, status(client, withPassword("wrong")))
+	assert.Equal(t, http.StatusUnauthorized, status(client, func(*http.Request) {}))
+	assert.Equal(t, 0, status(http.DefaultClient, withPassword("s3cret-pass")), "an untrusted certificate fails the handshake")
+	code, _ := get(strings.Replace(p.url, "https://", "http://", 1) + "/metrics")
+	assert.Equal(t, http.StatusBadRequest, code, "plain HTTP is not served")
+}
+
+// writeSelfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir and
+// returns the certificate.
+func writeSelfSignedCert(t *testing.T, dir string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	req.SetBasicAuth("prom", "s3cret-pass")
-	resp, err := http.DefaultClient.Do(req)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "quota_exporter test"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return certPEM
 }
 
 // The Dockerfile builds with `make build`; Docker does not run here, so this

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,4 +251,65 @@ func TestNoSecretInAnyAnswerOrLog(t *testing.T) {
 	}
 	assert.NotContains(t, seen.String()+f.logs.String(), testToken)
 	assert.Contains(t, seen.String(), "aiops_license_info", "the answers were real")
+}
+
+// Reloads, good and bad, while scrapes run: every scrape answers 200 with
+// exactly the accounts of one configuration, never a mix or a gap.
+func TestReloadUnderLoad(t *testing.T) {
+	f := newFixture(t, "ops", "sms", "cams")
+	configs := map[string]string{
+		"ops,sms":  f.configFor("ops", "sms"),
+		"cams,ops": f.configFor("ops", "cams"),
+	}
+	f.setConfig(configs["ops,sms"])
+	require.NoError(t, f.srv.Reload())
+
+	accountLabel := regexp.MustCompile(`quota_exporter_scrape_success\{account="([^"]+)"`)
+	stop := make(chan struct{})
+	var scrapes sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[string]int{}
+	for range 4 {
+		scrapes.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body := f.do(t, http.MethodGet, "/metrics", nil)
+				var names []string
+				for _, m := range accountLabel.FindAllStringSubmatch(body, -1) {
+					names = append(names, m[1])
+				}
+				slices.Sort(names)
+				set := strings.Join(names, ",")
+				assert.Equal(t, http.StatusOK, code)
+				assert.Contains(t, configs, set, "a scrape saw a mix of configurations")
+				mu.Lock()
+				seen[set]++
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range 40 {
+		switch i % 3 {
+		case 0:
+			f.setConfig(configs["cams,ops"])
+			assert.NoError(t, f.srv.Reload())
+		case 1:
+			f.setConfig("accounts: [") // broken: the config in force stays
+			assert.Error(t, f.srv.Reload())
+		case 2:
+			f.setConfig(configs["ops,sms"])
+			assert.NoError(t, f.srv.Reload())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	scrapes.Wait()
+	t.Logf("scrapes per configuration: %v", seen)
+	assert.Len(t, seen, 2, "both configurations were served")
+	// The unchanged account kept its cache through every reload.
+	assert.Equal(t, int64(1), f.sims["ops"].Requests())
 }
