@@ -13,7 +13,7 @@ LDFLAGS    := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revis
               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
               -X $(VERSION_PKG).BuildUser=quota_exporter
 
-.PHONY: test fmt-check vet lint race build fuzz
+.PHONY: test fmt-check vet lint race build fuzz soak
 
 test: fmt-check vet lint race
 
@@ -51,3 +51,9 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# Scrapes the exporter hard for SOAK while vendor faults flip; fails unless
+# memory, goroutines and file descriptors stay flat (bench/soak).
+SOAK ?= 2m
+soak:
+	$(GO) run ./bench/soak -duration $(SOAK)

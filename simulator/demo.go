@@ -64,6 +64,18 @@ func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 // AIOps is the aiops simulator, account demo-aiops.
 func (d *Demo) AIOps() *AIOps { return d.aiops }
 
+// FaultInjector is what every simulator offers a test or tool: faults on
+// demand and a count of the requests it has answered.
+type FaultInjector interface {
+	SetFault(Fault)
+	Requests() int64
+}
+
+// Simulators returns every simulator of the demo, by vendor name.
+func (d *Demo) Simulators() map[string]FaultInjector {
+	return map[string]FaultInjector{"aiops": d.aiops}
+}
+
 // Close stops every simulator: in-flight requests are cut (their contexts
 // are canceled, so faults that wait give up), and it returns once every
 // server goroutine has finished. It may be called more than once.
