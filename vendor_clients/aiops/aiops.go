@@ -7,10 +7,10 @@ package aiops
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,24 +159,12 @@ func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 // decode reads one answer. The body of a non-2xx answer is read too, for
 // the vendor's message.
 func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error) {
-	statusErr := upstream.CheckStatus(resp)
 	var env envelope
-	if err := upstream.DecodeJSON(resp, &env); err != nil {
-		if statusErr != nil {
-			return nil, statusErr // a gateway's error page, say: the status says it all
-		}
+	if err := upstream.DecodeAnswer(resp, &env, func() string { return string(env.Message) }, secrets); err != nil {
 		return nil, err
 	}
-	msg := upstream.VendorMessage(string(env.Message), secrets...)
-	if statusErr != nil {
-		var ue *upstream.Error
-		if errors.As(statusErr, &ue) && msg != "" {
-			ue.Err = fmt.Errorf("%w: vendor says %q", ue.Err, msg)
-		}
-		return nil, statusErr
-	}
 	if !env.Success.Value { // false, absent or null
-		return nil, failure(env.Code, msg)
+		return nil, failure(env.Code, upstream.VendorMessage(string(env.Message), secrets...))
 	}
 	return c.parse(env.Data)
 }
@@ -189,14 +177,11 @@ func failure(code upstream.Code, msg string) error {
 		// upstream.CheckStatus has it.
 		result = upstream.ResultAuthError
 	}
-	text := "vendor reported failure"
+	codeText := ""
 	if code.Valid {
-		text += fmt.Sprintf(" (code %d)", code.Value)
+		codeText = strconv.FormatInt(code.Value, 10)
 	}
-	if msg != "" {
-		text += fmt.Sprintf(": %q", msg)
-	}
-	return &upstream.Error{Result: result, Err: errors.New(text)}
+	return upstream.VendorFailure(result, codeText, msg)
 }
 
 // parse validates the license list: every license has an id, and no two

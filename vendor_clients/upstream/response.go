@@ -114,3 +114,39 @@ func VendorMessage(msg string, secrets ...string) string {
 	}
 	return msg
 }
+
+// DecodeAnswer reads a vendor's answer into env, its envelope. A non-2xx
+// status is the error, with the vendor's message added when the body was
+// the envelope: message reads it from env, and secrets are scrubbed from it.
+// A body that does not decode is a decode error, unless the status already
+// says what went wrong (a gateway's error page, say).
+func DecodeAnswer(resp *http.Response, env any, message func() string, secrets []string) error {
+	statusErr := CheckStatus(resp)
+	if err := DecodeJSON(resp, env); err != nil {
+		if statusErr != nil {
+			return statusErr
+		}
+		return err
+	}
+	if statusErr != nil {
+		var ue *Error
+		if msg := VendorMessage(message(), secrets...); msg != "" && errors.As(statusErr, &ue) {
+			ue.Err = fmt.Errorf("%w: vendor says %q", ue.Err, msg)
+		}
+	}
+	return statusErr
+}
+
+// VendorFailure is the error for an envelope that reports a failure: code
+// is the vendor's error code ("" when it gave none), msg its message, made
+// safe with VendorMessage by the caller.
+func VendorFailure(result Result, code, msg string) *Error {
+	text := "vendor reported failure"
+	if code != "" {
+		text += fmt.Sprintf(" (code %s)", code)
+	}
+	if msg != "" {
+		text += fmt.Sprintf(": %q", msg)
+	}
+	return &Error{Result: result, Err: errors.New(text)}
+}
