@@ -20,10 +20,6 @@ import (
 // licenseListPath is appended to Config.BaseURL.
 const licenseListPath = "api/alert/rest/api/v1/ca/getLicenseList"
 
-// chinaTime is the zone the vendor documents for its dates, used when
-// Config.Location is nil; China has kept UTC+8 without DST since 1991.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // Config is one CloudAlert account.
 type Config struct {
 	BaseURL *url.URL // required: scheme, host and optional path prefix
@@ -47,7 +43,7 @@ type Client struct {
 func New(cfg Config, up *upstream.Client) *Client {
 	loc := cfg.Location
 	if loc == nil {
-		loc = chinaTime
+		loc = upstream.ChinaTime
 	}
 	return &Client{
 		endpoint: cfg.BaseURL.JoinPath(licenseListPath).String(),

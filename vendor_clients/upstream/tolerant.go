@@ -204,6 +204,10 @@ var (
 	errLocalTime = errors.New("expected a time YYYY-MM-DD HH:MM:SS")
 )
 
+// ChinaTime is the zone the vendors document for their dates, for a client
+// given no zone; China has kept UTC+8 without DST since 1991.
+var ChinaTime = time.FixedZone("CST", 8*60*60)
+
 // ParseDate reads a date-only value, YYYY-MM-DD, as 00:00 of that day in
 // loc (the vendors' dates carry no zone). Surrounding spaces are ignored; an
 // empty or blank s gives the zero Time and no error: the vendor did not say.

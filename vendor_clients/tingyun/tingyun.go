@@ -1,0 +1,160 @@
+// Package tingyun reads the user list of a Tingyun network monitoring
+// account. Passwords, emails and phone numbers in the answer are never
+// decoded: the snapshot has no field that could hold them.
+package tingyun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// userListPath is appended to Config.BaseURL.
+const userListPath = "network-report-data/user-config/list-json-authkey"
+
+// permissionDenied is the vendor's error for a wrong authkey.
+const permissionDenied = "PermissionDeniedError"
+
+// Config is one Tingyun account.
+type Config struct {
+	BaseURL *url.URL // required: scheme, host and optional path prefix
+	// Authkey (required) returns the authorization code. It is called on
+	// every Fetch, so that a rotated authkey file takes effect without a reload.
+	Authkey  func() (string, error)
+	Location *time.Location // zone of ctime; nil means UTC+8
+}
+
+// Client fetches the user list of one account.
+type Client struct {
+	endpoint *url.URL
+	authkey  func() (string, error)
+	loc      *time.Location
+	up       *upstream.Client
+}
+
+// New returns a client that sends its requests through up.
+func New(cfg Config, up *upstream.Client) *Client {
+	loc := cfg.Location
+	if loc == nil {
+		loc = upstream.ChinaTime
+	}
+	return &Client{endpoint: cfg.BaseURL.JoinPath(userListPath), authkey: cfg.Authkey, loc: loc, up: up}
+}
+
+// Snapshot is the user list at one point in time.
+type Snapshot struct {
+	Users []User
+}
+
+// User is one user (sub-account) of the monitoring account.
+type User struct {
+	ID      string        // id, unique and never empty
+	Code    string        // login name
+	Name    string        // display name
+	Type    upstream.Code // 11 task management, 4 report viewing, others occur
+	Status  upstream.Code // 0 or 1 in practice
+	Created time.Time     // ctime in the account's zone; zero when not given
+}
+
+type envelope struct {
+	Status    upstream.Code   `json:"status"`
+	ErrorCode upstream.Text   `json:"error_code"`
+	Message   upstream.Text   `json:"message"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// user holds the fields the exporter uses; the vendor's password, email,
+// mobile and phone are deliberately absent.
+type user struct {
+	ID     upstream.Text `json:"id"`
+	Code   upstream.Text `json:"code"`
+	Name   upstream.Text `json:"name"`
+	Type   upstream.Code `json:"type"`
+	Status upstream.Code `json:"status"`
+	Ctime  upstream.Text `json:"ctime"`
+}
+
+// Fetch reads the user list. Its error is an *upstream.Error whose message
+// never holds the authkey.
+func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
+	authkey, err := c.authkey()
+	if err != nil {
+		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the authkey: %w", err)}
+	}
+	u := *c.endpoint
+	u.RawQuery = url.Values{"authkey": {authkey}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+
+	var snap *Snapshot
+	err = c.up.Do(ctx, req, func(resp *http.Response) error {
+		var err error
+		snap, err = c.decode(resp, []string{authkey})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error) {
+	var env envelope
+	if err := upstream.DecodeAnswer(resp, &env, func() string { return string(env.Message) }, secrets); err != nil {
+		return nil, err
+	}
+	errorCode := strings.TrimSpace(string(env.ErrorCode))
+	if env.Status.Value != http.StatusOK || (errorCode != "" && errorCode != "0") {
+		result := upstream.ResultAPIError
+		if errorCode == permissionDenied {
+			result = upstream.ResultAuthError
+		}
+		code := errorCode
+		if code == "" || code == "0" {
+			code = fmt.Sprintf("status %d", env.Status.Value)
+		}
+		return nil, upstream.VendorFailure(result, upstream.VendorMessage(code, secrets...), upstream.VendorMessage(string(env.Message), secrets...))
+	}
+	return c.parse(env.Data)
+}
+
+// parse validates the user list: every user has an id, and no two share
+// one, since the id tells their series apart.
+func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
+	var raw []user
+	if len(data) > 0 { // absent reads as an empty list, like null
+		if err := upstream.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("user list: %w", err)
+		}
+	}
+	snap := &Snapshot{Users: make([]User, 0, len(raw))}
+	seen := make(map[string]int, len(raw))
+	for i, r := range raw {
+		id := strings.TrimSpace(string(r.ID))
+		if id == "" {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "user %d of %d: id is missing", i+1, len(raw))
+		}
+		if j, dup := seen[id]; dup {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "users %d and %d of %d have the same id %q", j+1, i+1, len(raw), id)
+		}
+		seen[id] = i
+		created, err := upstream.ParseLocalTime(string(r.Ctime), c.loc)
+		if err != nil {
+			return nil, upstream.Errorf(upstream.ResultDecodeError, "user %q: ctime: %w", id, err)
+		}
+		snap.Users = append(snap.Users, User{
+			ID: id, Code: string(r.Code), Name: string(r.Name),
+			Type: r.Type, Status: r.Status, Created: created,
+		})
+	}
+	return snap, nil
+}
