@@ -58,7 +58,9 @@ type vendor interface {
 // vendors lists the vendors whose clients are built; an account of any other
 // vendor is refused at load.
 var vendors = map[string]vendor{
-	config.VendorAIOps: aiopsVendor,
+	config.VendorAIOps:      aiopsVendor,
+	config.VendorTingyun:    tingyunVendor,
+	config.VendorGuoyangyun: guoyangyunVendor,
 }
 
 // Options configures an Exporter.

@@ -59,6 +59,32 @@ func (b *builder) gauge(d *prometheus.Desc, v float64, labels ...string) {
 	b.add(d, prometheus.GaugeValue, v, labels)
 }
 
+func (b *builder) counter(d *prometheus.Desc, v float64, labels ...string) {
+	b.add(d, prometheus.CounterValue, v, labels)
+}
+
+// stateName is one state of a state set: the vendor's code and its label.
+type stateName struct {
+	code int64
+	name string
+}
+
+// stateSet emits one series per state, 1 for the current and 0 for the
+// others, with the state as the last label. A code outside states (or
+// none) sets them all to 0 and adds status="unknown" with 1, so that the
+// account is never silently "not normal" without saying why.
+func (b *builder) stateSet(d *prometheus.Desc, states []stateName, current upstream.Code, labels ...string) {
+	known := false
+	for _, s := range states {
+		is := current.Valid && current.Value == s.code
+		known = known || is
+		b.gauge(d, boolValue(is), append(labels[:len(labels):len(labels)], s.name)...)
+	}
+	if !known {
+		b.gauge(d, 1, append(labels[:len(labels):len(labels)], "unknown")...)
+	}
+}
+
 // timestamp emits t as Unix seconds, or nothing for the zero time (the
 // vendor did not say), since 0 would read as 1970.
 func (b *builder) timestamp(d *prometheus.Desc, t time.Time, labels ...string) {
