@@ -16,36 +16,51 @@ import (
 // The demo's credentials. They open nothing but the simulators, so the
 // demo config carries them inline.
 const (
-	demoAIOpsAccount = "demo-aiops"
-	demoAIOpsEmail   = "demo@example.com"
-	demoAIOpsToken   = "demo-aiops-token"
+	demoAIOpsEmail       = "demo@example.com"
+	demoAIOpsToken       = "demo-aiops-token"
+	demoTingyunAuthkey   = "demo-tingyun-authkey"
+	demoGuoyangyunKey    = "8771711500303120001"
+	demoGuoyangyunSecret = "demo-guoyangyun-appsecret"
 )
 
 // Demo is every simulator, each serving demo data on its own loopback port,
 // and the exporter config that reads them.
 type Demo struct {
-	aiops   *AIOps
-	servers []*demoServer
-	config  []byte
+	aiops      *AIOps
+	tingyun    *Tingyun
+	guoyangyun *Guoyangyun
+	servers    []*demoServer
+	config     []byte
 }
 
 // StartDemo starts every simulator with demo data as of now (see
-// DemoAIOpsLicenses). Close stops them.
+// DemoAIOpsLicenses, DemoTingyunUsers and DemoGuoyangyunAccounts), one
+// account each. Close stops them.
 func StartDemo(now time.Time) (*Demo, error) {
-	d := &Demo{aiops: NewAIOps(demoAIOpsEmail, demoAIOpsToken)}
-	d.aiops.SetLicenses(DemoAIOpsLicenses(now))
-	aiopsURL, err := d.serve(d.aiops)
-	if err != nil {
-		return nil, errors.Join(err, d.Close())
+	d := &Demo{
+		aiops:      NewAIOps(demoAIOpsEmail, demoAIOpsToken),
+		tingyun:    NewTingyun(demoTingyunAuthkey),
+		guoyangyun: NewGuoyangyun(demoGuoyangyunKey, demoGuoyangyunSecret),
 	}
+	d.aiops.SetLicenses(DemoAIOpsLicenses(now))
+	d.tingyun.SetUsers(DemoTingyunUsers(now))
+	d.guoyangyun.SetAccounts(DemoGuoyangyunAccounts())
 
-	cfg := demoConfig{
-		Defaults: demoDefaults{CacheTTL: "1m", Timeout: "5s"},
-		Accounts: []demoAccount{{
-			Name:    demoAIOpsAccount,
-			BaseURL: aiopsURL,
-			AIOps:   &demoAIOps{Email: demoAIOpsEmail, Token: demoAIOpsToken},
-		}},
+	cfg := demoConfig{Defaults: demoDefaults{CacheTTL: "1m", Timeout: "5s"}}
+	for _, a := range []struct {
+		name, vendor string
+		sim          http.Handler
+		block        map[string]string
+	}{
+		{"demo-aiops", "aiops", d.aiops, map[string]string{"email": demoAIOpsEmail, "token": demoAIOpsToken}},
+		{"demo-tingyun", "tingyun", d.tingyun, map[string]string{"authkey": demoTingyunAuthkey}},
+		{"demo-guoyangyun", "guoyangyun", d.guoyangyun, map[string]string{"appkey": demoGuoyangyunKey, "appsecret": demoGuoyangyunSecret}},
+	} {
+		url, err := d.serve(a.sim)
+		if err != nil {
+			return nil, errors.Join(err, d.Close())
+		}
+		cfg.Accounts = append(cfg.Accounts, demoAccount{Name: a.name, BaseURL: url, Vendor: map[string]map[string]string{a.vendor: a.block}})
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -64,6 +79,12 @@ func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 // AIOps is the aiops simulator, account demo-aiops.
 func (d *Demo) AIOps() *AIOps { return d.aiops }
 
+// Tingyun is the tingyun simulator, account demo-tingyun.
+func (d *Demo) Tingyun() *Tingyun { return d.tingyun }
+
+// Guoyangyun is the guoyangyun simulator, account demo-guoyangyun.
+func (d *Demo) Guoyangyun() *Guoyangyun { return d.guoyangyun }
+
 // FaultInjector is what every simulator offers a test or tool: faults on
 // demand and a count of the requests it has answered.
 type FaultInjector interface {
@@ -73,7 +94,7 @@ type FaultInjector interface {
 
 // Simulators returns every simulator of the demo, by vendor name.
 func (d *Demo) Simulators() map[string]FaultInjector {
-	return map[string]FaultInjector{"aiops": d.aiops}
+	return map[string]FaultInjector{"aiops": d.aiops, "tingyun": d.tingyun, "guoyangyun": d.guoyangyun}
 }
 
 // Close stops every simulator: in-flight requests are cut (their contexts
@@ -99,14 +120,9 @@ type demoDefaults struct {
 }
 
 type demoAccount struct {
-	Name    string     `yaml:"name"`
-	BaseURL string     `yaml:"base_url"`
-	AIOps   *demoAIOps `yaml:"aiops,omitempty"`
-}
-
-type demoAIOps struct {
-	Email string `yaml:"email"`
-	Token string `yaml:"token"`
+	Name    string                       `yaml:"name"`
+	BaseURL string                       `yaml:"base_url"`
+	Vendor  map[string]map[string]string `yaml:",inline"` // the one vendor block
 }
 
 // demoServer is one simulator's HTTP server.

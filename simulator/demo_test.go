@@ -156,7 +156,11 @@ func TestStartDemo(t *testing.T) {
 
 	cfg, err := config.Parse(d.ConfigYAML(), "")
 	require.NoError(t, err, "%s", d.ConfigYAML())
-	require.Len(t, cfg.Accounts, 1)
+	require.Len(t, cfg.Accounts, len(d.Simulators()), "one account per simulator")
+	for _, a := range cfg.Accounts {
+		assert.Contains(t, d.Simulators(), a.Effective.Vendor)
+		assert.Equal(t, "demo-"+a.Effective.Vendor, a.Name)
+	}
 	acct := cfg.Accounts[0]
 	assert.Equal(t, "demo-aiops", acct.Name)
 	assert.Equal(t, config.VendorAIOps, acct.Effective.Vendor)
