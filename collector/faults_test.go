@@ -37,7 +37,7 @@ type simulatedVendor struct {
 	name    string
 	newSim  func() faultableVendor // serving realistic data
 	block   string                 // the account's vendor block, credentials included
-	canary  string                 // a secret that must appear nowhere
+	canary  []string               // secrets and personal data that must appear nowhere
 	series  string                 // prefix of the vendor's series
 	authErr simulator.Fault        // the vendor's answer to bad credentials
 }
@@ -50,8 +50,30 @@ var simulatedVendors = []simulatedVendor{{
 		return sim
 	},
 	block:   fmt.Sprintf("aiops: {email: %s, token: %s}", simEmail, simToken),
-	canary:  simToken,
+	canary:  append([]string{simToken}, aiopsTelephones()...),
 	series:  "aiops_",
+	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+}, {
+	name: "tingyun",
+	newSim: func() faultableVendor {
+		sim := simulator.NewTingyun(simAuthkey)
+		sim.SetUsers(simulator.DemoTingyunUsers(time.Now()))
+		return sim
+	},
+	block:   "tingyun: {authkey: " + simAuthkey + "}",
+	canary:  append([]string{simAuthkey}, tingyunPersonalData()...),
+	series:  "tingyun_",
+	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+}, {
+	name: "guoyangyun",
+	newSim: func() faultableVendor {
+		sim := simulator.NewGuoyangyun(simAppkey, simAppsecret)
+		sim.SetAccounts(simulator.DemoGuoyangyunAccounts())
+		return sim
+	},
+	block:   fmt.Sprintf("guoyangyun: {appkey: %q, appsecret: %s}", simAppkey, simAppsecret),
+	canary:  append([]string{simAppsecret}, guoyangyunSecretData()...),
+	series:  "guoyangyun_",
 	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
 }}
 
@@ -62,8 +84,9 @@ type faultCase struct {
 	result upstream.Result
 	tls    bool // the vendor serves TLS with a certificate we do not trust
 	down   bool // nothing listens at the vendor's address
-	// timeout of the account; 0 is 300ms. Reading 32 MiB under the race
-	// detector needs longer.
+	// timeout of the account; 0 is 2s, ample for loopback even with every
+	// case running in parallel under the race detector. Reading 32 MiB
+	// there needs longer.
 	timeout time.Duration
 }
 
@@ -71,8 +94,8 @@ func faultCases(v simulatedVendor) []faultCase {
 	return []faultCase{
 		{name: "connection refused", down: true, result: upstream.ResultNetworkError},
 		{name: "certificate not trusted", tls: true, result: upstream.ResultNetworkError},
-		{name: "slower than timeout", fault: simulator.Fault{Kind: simulator.FaultLatency, Delay: time.Second}, result: upstream.ResultTimeout},
-		{name: "drip slower than timeout", fault: simulator.Fault{Kind: simulator.FaultDrip, Delay: time.Second}, result: upstream.ResultTimeout},
+		{name: "slower than timeout", fault: simulator.Fault{Kind: simulator.FaultLatency, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
+		{name: "drip slower than timeout", fault: simulator.Fault{Kind: simulator.FaultDrip, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
 		{name: "500", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 500}, result: upstream.ResultHTTPError},
 		{name: "502 HTML", fault: simulator.Fault{Kind: simulator.FaultHTML}, result: upstream.ResultHTTPError},
 		{name: "vendor rejects credentials", fault: v.authErr, result: upstream.ResultAuthError},
@@ -110,7 +133,7 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 	clock := newFakeClock()
 	logs := &syncbuf.Buffer{}
 	const name = "acct"
-	timeout := cmp.Or(fc.timeout, 300*time.Millisecond)
+	timeout := cmp.Or(fc.timeout, 2*time.Second)
 	deadline := timeout + 2*time.Second
 	yaml := func(baseURL string) []byte {
 		return fmt.Appendf(nil, "defaults: {cache_ttl: 1m, timeout: %s, max_stale: 10m}\naccounts:\n  - name: %s\n    base_url: %s\n    %s\n",
@@ -155,7 +178,7 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 		assert.Equal(t, 0.0, got[successKey])
 		assert.Empty(t, vendorSeries(got, v.series))
 		assert.Equal(t, 1.0, requestsWith(e, name, v.name, fc.result))
-		assert.NotContains(t, outputs.String()+logs.String(), v.canary)
+		assertNoCanary(t, outputs.String()+logs.String(), v.canary)
 		return
 	default:
 		sim.SetFault(fc.fault)
@@ -182,8 +205,15 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 	assert.Empty(t, vendorSeries(got, v.series), "data older than max_stale is dropped")
 	assert.Equal(t, 0.0, got[successKey])
 
-	assert.NotContains(t, outputs.String()+logs.String(), v.canary)
+	assertNoCanary(t, outputs.String()+logs.String(), v.canary)
 	assert.Contains(t, logs.String(), "result="+string(fc.result), "the failure is logged")
+}
+
+func assertNoCanary(t *testing.T, output string, canaries []string) {
+	t.Helper()
+	for _, c := range canaries {
+		assert.NotContains(t, output, c)
+	}
 }
 
 func requestsWith(e *Exporter, acct, vendorName string, r upstream.Result) float64 {

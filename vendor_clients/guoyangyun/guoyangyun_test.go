@@ -84,7 +84,9 @@ func TestDecodeVariants(t *testing.T) {
 		{"no data", `{"code":"0","msg":"成功"}`, []Account{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			snap, err := decode(jsonResponse(tc.body), []string{testAppkey, testAppsecret})
+			resp := jsonResponse(tc.body)
+			defer func() { _ = resp.Body.Close() }()
+			snap, err := decode(resp, []string{testAppkey, testAppsecret})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, snap.Accounts)
 		})

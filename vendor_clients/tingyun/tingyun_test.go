@@ -76,7 +76,9 @@ func TestDecodeVariants(t *testing.T) {
 		{"null data is no users", `{"status":200,"error_code":0,"data":null}`, []User{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			snap, err := newClient(t, "http://vendor.invalid").decode(jsonResponse(http.StatusOK, tc.body), []string{testAuthkey})
+			resp := jsonResponse(http.StatusOK, tc.body)
+			defer func() { _ = resp.Body.Close() }()
+			snap, err := newClient(t, "http://vendor.invalid").decode(resp, []string{testAuthkey})
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, snap.Users)
 		})
