@@ -1,0 +1,349 @@
+package simulator
+
+import (
+	"cmp"
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // the vendor's signature is HMAC-SHA1
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// vzicloudConsumesPath is the grant list endpoint, as documented.
+const vzicloudConsumesPath = "/openapi/v1/alg/consumes"
+
+// vzicloudMaxExpiresAhead is how far ahead the simulator accepts an
+// `expires`; a request signed to stay valid longer is refused (1003).
+const vzicloudMaxExpiresAhead = time.Hour
+
+// VZICloudGrant is one grant record as the vendor sends it, with the JSON
+// names of fixtures/vzicloud_alg_consumes.json.
+type VZICloudGrant struct {
+	SN               string `json:"sn"`
+	Type             int    `json:"type"`
+	ProductID        int    `json:"product_id"`
+	GrantUserID      int    `json:"grant_user_id"`
+	GrantAccessKeyID string `json:"grant_accesskey_id"`
+	State            int    `json:"state"`
+	OrderNo          string `json:"order_no"`
+	PeriodTime       int    `json:"period_time"`
+	PeriodUnit       int    `json:"period_unit"`
+	ExpireTime       int64  `json:"expire_time"` // Unix seconds; -1 never expires
+	Remark           string `json:"remark"`
+	CreateTime       string `json:"create_time"`
+	UpdateTime       string `json:"update_time"`
+}
+
+// VZICloud simulates the grant list API of one account: it checks the
+// signature and its expiry as the vendor does, pages, and filters.
+type VZICloud struct {
+	*harness
+	accessKeyID, secret string
+
+	mu     sync.RWMutex
+	grants []VZICloudGrant // replaced, never modified in place
+}
+
+// NewVZICloud returns a simulator that accepts requests signed with the
+// access key, with no grants yet.
+func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
+	v := &VZICloud{accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+vzicloudConsumesPath, v.serveConsumes)
+	v.harness = newHarness(mux, vendorBodies{
+		unauthorized: vzicloudError(1004, "Authorization params [signature] error!"),
+		wrongTypes:   []byte(vzicloudWrongTypes),
+		vendorError: func(code int) (int, []byte) {
+			if code == 0 {
+				code = 1016
+			}
+			return vzicloudStatus(code), vzicloudError(code, vzicloudMessages[code])
+		},
+	})
+	return v
+}
+
+// SetGrants replaces the grant list with a copy of gs.
+func (v *VZICloud) SetGrants(gs []VZICloudGrant) {
+	cp := append(make([]VZICloudGrant, 0, len(gs)), gs...)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.grants = cp
+}
+
+// Grants returns a copy of the grant list.
+func (v *VZICloud) Grants() []VZICloudGrant {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return slices.Clone(v.grants)
+}
+
+// vzicloudMessages are the vendor's messages for the codes it documents.
+var vzicloudMessages = map[int]string{
+	1001: "Authorization params missing!",
+	1002: "Authorization expired!",
+	1003: "Authorization params [expires] error!",
+	1004: "Authorization params [signature] error!",
+	1005: "Authorization params [accesskey_id] error!",
+	1016: "Request rate exceeds the QPS limit!",
+	1017: "Total request count exhausted!",
+}
+
+// vzicloudStatus is the HTTP status an error code comes with.
+func vzicloudStatus(code int) int {
+	switch code {
+	case 1016, 1017:
+		return http.StatusTooManyRequests
+	case 1001, 1003:
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+func vzicloudError(code int, message string) []byte {
+	body, _ := json.Marshal(struct { // cannot fail: an int and a string
+		ErrorCode    int    `json:"error_code"`
+		ErrorMessage string `json:"error_message"`
+	}{code, message})
+	return body
+}
+
+func (v *VZICloud) refuse(w http.ResponseWriter, code int) {
+	writeBody(w, vzicloudStatus(code), jsonType, vzicloudError(code, vzicloudMessages[code]))
+}
+
+// authorized checks the three signature parameters the way the vendor
+// documents them, with its error codes.
+func (v *VZICloud) authorized(r *http.Request) (code int, ok bool) {
+	q := r.URL.Query()
+	id, expiresText, signature := q.Get("accesskey_id"), q.Get("expires"), q.Get("signature")
+	if id == "" || expiresText == "" || signature == "" {
+		return 1001, false
+	}
+	expires, err := strconv.ParseInt(expiresText, 10, 64)
+	now := time.Now().Unix()
+	switch {
+	case err != nil || expires > now+int64(vzicloudMaxExpiresAhead/time.Second):
+		return 1003, false
+	case expires < now:
+		return 1002, false
+	case subtle.ConstantTimeCompare([]byte(id), []byte(v.accessKeyID)) != 1:
+		return 1005, false
+	}
+	// The canonical resource: the path, then the other parameters sorted
+	// by name, values as decoded.
+	var names []string
+	for name := range q {
+		if name != "accesskey_id" && name != "expires" && name != "signature" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	resource := r.URL.Path
+	for i, name := range names {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		resource += sep + name + "=" + strings.Join(q[name], "&"+name+"=")
+	}
+	mac := hmac.New(sha1.New, []byte(v.secret))
+	fmt.Fprintf(mac, "GET\n\n\n%d\n%s", expires, resource)
+	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if !hmac.Equal([]byte(signature), []byte(want)) {
+		return 1004, false
+	}
+	return 0, true
+}
+
+func (v *VZICloud) serveConsumes(w http.ResponseWriter, r *http.Request) {
+	if code, ok := v.authorized(r); !ok {
+		v.refuse(w, code)
+		return
+	}
+	q := r.URL.Query()
+	pageNo, err1 := strconv.Atoi(cmp.Or(q.Get("page"), "1"))
+	size, err2 := strconv.Atoi(cmp.Or(q.Get("size"), "10"))
+	if err1 != nil || err2 != nil || pageNo < 1 || size < 1 {
+		writeBody(w, http.StatusBadRequest, jsonType, vzicloudError(1000, "Invalid paging parameters!"))
+		return
+	}
+	size = min(size, 10000)
+	v.mu.RLock()
+	grants := v.grants // never modified in place: no copy for each page
+	v.mu.RUnlock()
+	if wheres := q.Get("wheres"); wheres != "" {
+		conds, err := decodeWheres(wheres)
+		if err != nil {
+			writeBody(w, http.StatusBadRequest, jsonType, vzicloudError(1000, "Invalid wheres!"))
+			return
+		}
+		var matching []VZICloudGrant
+		for _, g := range grants {
+			if conds.match(g) {
+				matching = append(matching, g)
+			}
+		}
+		grants = matching
+	}
+	from := min((pageNo-1)*size, len(grants))
+	to := min(from+size, len(grants))
+	body, _ := json.Marshal(struct { // cannot fail: plain fields
+		Page  int             `json:"page"`
+		Size  int             `json:"size"`
+		Total int             `json:"total"`
+		Items []VZICloudGrant `json:"items"`
+	}{pageNo, size, len(grants), grants[from:to]})
+	writeBody(w, http.StatusOK, jsonType, body)
+}
+
+// vzicloudWrongTypes is a page whose grant fields have JSON types no
+// tolerant reading accepts.
+const vzicloudWrongTypes = `{"page":1,"size":10,"total":1,"items":[{"sn":["abc"],"type":{"v":0},` +
+	`"product_id":[1],"state":{"code":1},"expire_time":[1626681843]}]}`
+
+// where is one condition of the wheres filter.
+type where struct {
+	K string `json:"k"`
+	O string `json:"o"`
+	V any    `json:"v"`
+}
+
+type wheres []where
+
+func decodeWheres(b64 string) (wheres, error) {
+	js, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	var ws wheres
+	if err := json.Unmarshal(js, &ws); err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if !slices.Contains([]string{"eq", "ne", "lt", "lte", "gt", "gte", "like", "in", "ni"}, w.O) {
+			return nil, fmt.Errorf("unknown op %q", w.O)
+		}
+	}
+	return ws, nil
+}
+
+// match reports whether g meets every condition (they are ANDed).
+func (ws wheres) match(g VZICloudGrant) bool {
+	fields := map[string]any{
+		"sn": g.SN, "type": g.Type, "order_no": g.OrderNo, "product_id": g.ProductID, "state": g.State,
+		"period_time": g.PeriodTime, "period_unit": g.PeriodUnit, "grant_user_id": g.GrantUserID,
+		"grant_accesskey_id": g.GrantAccessKeyID, "remark": g.Remark, "create_time": g.CreateTime, "update_time": g.UpdateTime,
+	}
+	for _, w := range ws {
+		field, ok := fields[w.K]
+		if !ok || !w.holds(fmt.Sprint(field)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w where) holds(field string) bool {
+	switch w.O {
+	case "in", "ni":
+		list, _ := w.V.([]any)
+		in := slices.ContainsFunc(list, func(v any) bool { return compare(field, v) == 0 })
+		return in == (w.O == "in")
+	case "like":
+		return strings.Contains(field, strings.Trim(fmt.Sprint(w.V), "%"))
+	}
+	c := compare(field, w.V)
+	switch w.O {
+	case "eq":
+		return c == 0
+	case "ne":
+		return c != 0
+	case "lt":
+		return c < 0
+	case "lte":
+		return c <= 0
+	case "gt":
+		return c > 0
+	}
+	return c >= 0 // gte
+}
+
+// compare orders a field and a condition value as numbers when both are
+// numeric, else as text.
+func compare(field string, v any) int {
+	text := fmt.Sprint(v)
+	a, errA := strconv.ParseFloat(field, 64)
+	b, errB := strconv.ParseFloat(text, 64)
+	if errA == nil && errB == nil {
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(field, text)
+}
+
+// DemoVZICloudGrants is a site's grant list as of now: 3,000 cameras over
+// four algorithm products, in every state and type, with permanent grants,
+// grants that expired, grants expiring within 7 and 30 days and later ones.
+// It is the same for the same now.
+func DemoVZICloudGrants(now time.Time) []VZICloudGrant {
+	rng := rand.New(rand.NewPCG(2026, 11)) //nolint:gosec // demo data, not secrets
+	day := int64(24 * time.Hour / time.Second)
+	grants := make([]VZICloudGrant, 0, 3000)
+	for i := range 3000 {
+		g := VZICloudGrant{
+			SN:               fmt.Sprintf("VZ%010d", 4200000+i),
+			ProductID:        1 + i%4,
+			GrantUserID:      1001,
+			GrantAccessKeyID: "8d9EsDAD2115Q5PM8tuP6g1IdAglkayp",
+			OrderNo:          fmt.Sprintf("ORD2026%06d", i/50),
+			PeriodUnit:       1,
+			CreateTime:       now.AddDate(0, 0, -200).In(chinaTime).Format("2006-01-02 15:04:05.000000"),
+		}
+		g.UpdateTime = g.CreateTime
+		// States: mostly granted; a share of each other state.
+		switch r := rng.IntN(100); {
+		case r < 70:
+			g.State = 1
+		case r < 80:
+			g.State, g.Type = 5, 1 // offline grant
+		case r < 85:
+			g.State = 2
+		case r < 90:
+			g.State = 3
+		case r < 95:
+			g.State = 4
+		default:
+			g.State = 0
+		}
+		// Expiry: permanent, expired, within 7 days, within 30 days, later.
+		switch r := rng.IntN(100); {
+		case r < 15:
+			g.ExpireTime, g.PeriodTime = -1, 0
+		case r < 25:
+			g.ExpireTime, g.PeriodTime = now.Unix()-int64(1+rng.IntN(60))*day, 365
+		case r < 35:
+			g.ExpireTime, g.PeriodTime = now.Unix()+int64(rng.IntN(int(7*day))), 365
+		case r < 50:
+			g.ExpireTime, g.PeriodTime = now.Unix()+7*day+int64(rng.IntN(int(23*day))), 365
+		default:
+			g.ExpireTime, g.PeriodTime = now.Unix()+30*day+int64(rng.IntN(int(300*day))), 365
+		}
+		grants = append(grants, g)
+	}
+	return grants
+}
