@@ -21,12 +21,15 @@ const (
 	demoTingyunAuthkey   = "demo-tingyun-authkey"
 	demoGuoyangyunKey    = "8771711500303120001"
 	demoGuoyangyunSecret = "demo-guoyangyun-appsecret"
+	demoVZICloudKeyID    = "7ffG6UFo1135QXbK2gVuiJffadN1YXZC"
+	demoVZICloudSecret   = "demo-vzicloud-access-key-secret"
 )
 
 // Demo is every simulator, each serving demo data on its own loopback port,
 // and the exporter config that reads them.
 type Demo struct {
 	aiops      *AIOps
+	vzicloud   *VZICloud
 	tingyun    *Tingyun
 	guoyangyun *Guoyangyun
 	servers    []*demoServer
@@ -34,15 +37,18 @@ type Demo struct {
 }
 
 // StartDemo starts every simulator with demo data as of now (see
-// DemoAIOpsLicenses, DemoTingyunUsers and DemoGuoyangyunAccounts), one
+// DemoAIOpsLicenses, DemoVZICloudGrants, DemoTingyunUsers and
+// DemoGuoyangyunAccounts), one
 // account each. Close stops them.
 func StartDemo(now time.Time) (*Demo, error) {
 	d := &Demo{
 		aiops:      NewAIOps(demoAIOpsEmail, demoAIOpsToken),
+		vzicloud:   NewVZICloud(demoVZICloudKeyID, demoVZICloudSecret),
 		tingyun:    NewTingyun(demoTingyunAuthkey),
 		guoyangyun: NewGuoyangyun(demoGuoyangyunKey, demoGuoyangyunSecret),
 	}
 	d.aiops.SetLicenses(DemoAIOpsLicenses(now))
+	d.vzicloud.SetGrants(DemoVZICloudGrants(now))
 	d.tingyun.SetUsers(DemoTingyunUsers(now))
 	d.guoyangyun.SetAccounts(DemoGuoyangyunAccounts())
 
@@ -50,17 +56,19 @@ func StartDemo(now time.Time) (*Demo, error) {
 	for _, a := range []struct {
 		name, vendor string
 		sim          http.Handler
-		block        map[string]string
+		block        map[string]any
 	}{
-		{"demo-aiops", "aiops", d.aiops, map[string]string{"email": demoAIOpsEmail, "token": demoAIOpsToken}},
-		{"demo-tingyun", "tingyun", d.tingyun, map[string]string{"authkey": demoTingyunAuthkey}},
-		{"demo-guoyangyun", "guoyangyun", d.guoyangyun, map[string]string{"appkey": demoGuoyangyunKey, "appsecret": demoGuoyangyunSecret}},
+		{"demo-aiops", "aiops", d.aiops, map[string]any{"email": demoAIOpsEmail, "token": demoAIOpsToken}},
+		// Pages of 500: the demo's 3,000 grants take six signed requests.
+		{"demo-vzicloud", "vzicloud", d.vzicloud, map[string]any{"access_key_id": demoVZICloudKeyID, "access_key_secret": demoVZICloudSecret, "page_size": 500}},
+		{"demo-tingyun", "tingyun", d.tingyun, map[string]any{"authkey": demoTingyunAuthkey}},
+		{"demo-guoyangyun", "guoyangyun", d.guoyangyun, map[string]any{"appkey": demoGuoyangyunKey, "appsecret": demoGuoyangyunSecret}},
 	} {
 		url, err := d.serve(a.sim)
 		if err != nil {
 			return nil, errors.Join(err, d.Close())
 		}
-		cfg.Accounts = append(cfg.Accounts, demoAccount{Name: a.name, BaseURL: url, Vendor: map[string]map[string]string{a.vendor: a.block}})
+		cfg.Accounts = append(cfg.Accounts, demoAccount{Name: a.name, BaseURL: url, Vendor: map[string]map[string]any{a.vendor: a.block}})
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -79,6 +87,9 @@ func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 // AIOps is the aiops simulator, account demo-aiops.
 func (d *Demo) AIOps() *AIOps { return d.aiops }
 
+// VZICloud is the vzicloud simulator, account demo-vzicloud.
+func (d *Demo) VZICloud() *VZICloud { return d.vzicloud }
+
 // Tingyun is the tingyun simulator, account demo-tingyun.
 func (d *Demo) Tingyun() *Tingyun { return d.tingyun }
 
@@ -94,7 +105,7 @@ type FaultInjector interface {
 
 // Simulators returns every simulator of the demo, by vendor name.
 func (d *Demo) Simulators() map[string]FaultInjector {
-	return map[string]FaultInjector{"aiops": d.aiops, "tingyun": d.tingyun, "guoyangyun": d.guoyangyun}
+	return map[string]FaultInjector{"aiops": d.aiops, "vzicloud": d.vzicloud, "tingyun": d.tingyun, "guoyangyun": d.guoyangyun}
 }
 
 // Close stops every simulator: in-flight requests are cut (their contexts
@@ -120,9 +131,9 @@ type demoDefaults struct {
 }
 
 type demoAccount struct {
-	Name    string                       `yaml:"name"`
-	BaseURL string                       `yaml:"base_url"`
-	Vendor  map[string]map[string]string `yaml:",inline"` // the one vendor block
+	Name    string                    `yaml:"name"`
+	BaseURL string                    `yaml:"base_url"`
+	Vendor  map[string]map[string]any `yaml:",inline"` // the one vendor block
 }
 
 // demoServer is one simulator's HTTP server.

@@ -115,6 +115,9 @@ type Fault struct {
 	// Code selects the vendor's error for FaultVendorError; 0 means the
 	// vendor's default.
 	Code int
+	// After, if positive, is how many requests are answered normally
+	// before the fault starts: the first page of a paged answer, say.
+	After int
 	// Times, if positive, limits the fault to the next Times requests,
 	// after which the simulator answers normally again. Otherwise the
 	// fault stays until replaced.
@@ -174,6 +177,10 @@ func (h *harness) Fault() Fault {
 func (h *harness) take() Fault {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.fault.After > 0 {
+		h.fault.After--
+		return Fault{}
+	}
 	f := h.fault
 	if h.fault.Times > 0 {
 		h.fault.Times--

@@ -63,9 +63,7 @@ func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
 		unauthorized: vzicloudError(1004, "Authorization params [signature] error!"),
 		wrongTypes:   []byte(vzicloudWrongTypes),
 		vendorError: func(code int) (int, []byte) {
-			if code == 0 {
-				code = 1016
-			}
+			code = cmp.Or(code, 1000) // a failure that is neither auth nor rate limit
 			return vzicloudStatus(code), vzicloudError(code, vzicloudMessages[code])
 		},
 	})
@@ -89,6 +87,7 @@ func (v *VZICloud) Grants() []VZICloudGrant {
 
 // vzicloudMessages are the vendor's messages for the codes it documents.
 var vzicloudMessages = map[int]string{
+	1000: "System error, please try again later!",
 	1001: "Authorization params missing!",
 	1002: "Authorization expired!",
 	1003: "Authorization params [expires] error!",
@@ -105,8 +104,10 @@ func vzicloudStatus(code int) int {
 		return http.StatusTooManyRequests
 	case 1001, 1003:
 		return http.StatusBadRequest
+	case 1002, 1004, 1005, 1006, 1009, 1012, 1015:
+		return http.StatusForbidden
 	}
-	return http.StatusForbidden
+	return http.StatusInternalServerError
 }
 
 func vzicloudError(code int, message string) []byte {
@@ -302,7 +303,8 @@ func compare(field string, v any) int {
 // It is the same for the same now.
 func DemoVZICloudGrants(now time.Time) []VZICloudGrant {
 	rng := rand.New(rand.NewPCG(2026, 11)) //nolint:gosec // demo data, not secrets
-	day := int64(24 * time.Hour / time.Second)
+	hour := int64(time.Hour / time.Second)
+	day := 24 * hour
 	grants := make([]VZICloudGrant, 0, 3000)
 	for i := range 3000 {
 		g := VZICloudGrant{
@@ -336,12 +338,14 @@ func DemoVZICloudGrants(now time.Time) []VZICloudGrant {
 			g.ExpireTime, g.PeriodTime = -1, 0
 		case r < 25:
 			g.ExpireTime, g.PeriodTime = now.Unix()-int64(1+rng.IntN(60))*day, 365
+		// An hour clear of now and of the window edges, so that counts do not
+		// change while the demo runs.
 		case r < 35:
-			g.ExpireTime, g.PeriodTime = now.Unix()+int64(rng.IntN(int(7*day))), 365
+			g.ExpireTime, g.PeriodTime = now.Unix()+hour+int64(rng.IntN(int(7*day-2*hour))), 365
 		case r < 50:
-			g.ExpireTime, g.PeriodTime = now.Unix()+7*day+int64(rng.IntN(int(23*day))), 365
+			g.ExpireTime, g.PeriodTime = now.Unix()+7*day+hour+int64(rng.IntN(int(23*day-2*hour))), 365
 		default:
-			g.ExpireTime, g.PeriodTime = now.Unix()+30*day+int64(rng.IntN(int(300*day))), 365
+			g.ExpireTime, g.PeriodTime = now.Unix()+30*day+hour+int64(rng.IntN(int(300*day))), 365
 		}
 		grants = append(grants, g)
 	}
