@@ -59,6 +59,7 @@ type vendor interface {
 // vendor is refused at load.
 var vendors = map[string]vendor{
 	config.VendorAIOps:      aiopsVendor,
+	config.VendorVZICloud:   vzicloudVendor,
 	config.VendorTingyun:    tingyunVendor,
 	config.VendorGuoyangyun: guoyangyunVendor,
 }

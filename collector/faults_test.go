@@ -40,6 +40,7 @@ type simulatedVendor struct {
 	canary  []string               // secrets and personal data that must appear nowhere
 	series  string                 // prefix of the vendor's series
 	authErr simulator.Fault        // the vendor's answer to bad credentials
+	extra   []faultCase            // failures only this vendor has
 }
 
 var simulatedVendors = []simulatedVendor{{
@@ -53,6 +54,22 @@ var simulatedVendors = []simulatedVendor{{
 	canary:  append([]string{simToken}, aiopsTelephones()...),
 	series:  "aiops_",
 	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+}, {
+	name: "vzicloud",
+	newSim: func() faultableVendor {
+		sim := simulator.NewVZICloud(simKeyID, simKeySecret)
+		sim.SetGrants(simulator.DemoVZICloudGrants(time.Now()))
+		return sim
+	},
+	block:   fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 1000}", simKeyID, simKeySecret),
+	canary:  []string{simKeySecret},
+	series:  "vzicloud_",
+	authErr: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1004},
+	extra: []faultCase{
+		{name: "1016 QPS limit", fault: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1016}, result: upstream.ResultRateLimited},
+		{name: "1017 requests used up", fault: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1017}, result: upstream.ResultRateLimited},
+		{name: "a later page fails", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 502, After: 1}, result: upstream.ResultHTTPError},
+	},
 }, {
 	name: "tingyun",
 	newSim: func() faultableVendor {
@@ -91,7 +108,7 @@ type faultCase struct {
 }
 
 func faultCases(v simulatedVendor) []faultCase {
-	return []faultCase{
+	return append([]faultCase{
 		{name: "connection refused", down: true, result: upstream.ResultNetworkError},
 		{name: "certificate not trusted", tls: true, result: upstream.ResultNetworkError},
 		{name: "slower than timeout", fault: simulator.Fault{Kind: simulator.FaultLatency, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
@@ -108,7 +125,7 @@ func faultCases(v simulatedVendor) []faultCase {
 		{name: "wrong field types", fault: simulator.Fault{Kind: simulator.FaultWrongTypes}, result: upstream.ResultDecodeError},
 		{name: "body over the limit", fault: simulator.Fault{Kind: simulator.FaultOversized, Size: upstream.DefaultMaxBodyBytes + 1}, result: upstream.ResultTooLarge, timeout: 20 * time.Second},
 		{name: "redirect loop", fault: simulator.Fault{Kind: simulator.FaultRedirectLoop}, result: upstream.ResultNetworkError},
-	}
+	}, v.extra...)
 }
 
 // TestFaultMatrix: for every vendor and every way it can fail, the scrape

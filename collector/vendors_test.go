@@ -144,3 +144,69 @@ func TestGuoyangyunMetricsMatchTheVendorData(t *testing.T) {
 	got := scrapeVendor(t, srv, fmt.Sprintf("guoyangyun: {appkey: %q, appsecret: %s}", simAppkey, simAppsecret), newFakeClock())
 	assert.Equal(t, want, vendorSeries(got, "guoyangyun_"))
 }
+
+const (
+	simKeyID     = "7ffG6UFo1135QXbK2gVuiJffadN1YXZC"
+	simKeySecret = "canary-access-key-secret-51c2"
+)
+
+func TestVZICloudMetricsMatchTheVendorData(t *testing.T) {
+	clock := newFakeClock()
+	grants := append(simulator.DemoVZICloudGrants(clock.Now()),
+		simulator.VZICloudGrant{SN: "odd-1", ProductID: 9, Type: 7, State: 9, ExpireTime: clock.Now().Unix() + 3600},
+		simulator.VZICloudGrant{SN: "odd-2", ProductID: 9, Type: 1, State: 5, ExpireTime: clock.Now().Unix() + 60*86400})
+	sim := simulator.NewVZICloud(simKeyID, simKeySecret)
+	sim.SetGrants(grants)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+
+	windows := map[string]time.Duration{"7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour}
+	types := map[int]string{0: "online", 1: "offline"}
+	states := map[int]string{0: "granting", 1: "granted", 2: "recalled", 3: "failed", 4: "timeout", 5: "offline"}
+	name := func(names map[int]string, code int) string {
+		if n, ok := names[code]; ok {
+			return n
+		}
+		return strconv.Itoa(code)
+	}
+	now := clock.Now()
+	want := map[string]float64{}
+	next := map[string]int64{}
+	for _, g := range grants {
+		p := strconv.Itoa(g.ProductID)
+		want[fmt.Sprintf(`vzicloud_grants{account="acct",product_id=%q,state=%q,type=%q}`, p, name(states, g.State), name(types, g.Type))]++
+		perm := fmt.Sprintf(`vzicloud_grants_permanent{account="acct",product_id=%q}`, p)
+		expired := fmt.Sprintf(`vzicloud_grants_expired{account="acct",product_id=%q}`, p)
+		want[perm] += 0 // every product has these series, zero or not
+		want[expired] += 0
+		for w := range windows {
+			want[fmt.Sprintf(`vzicloud_grants_expiring{account="acct",product_id=%q,within=%q}`, p, w)] += 0
+		}
+		if g.State != 1 && g.State != 5 {
+			continue
+		}
+		switch {
+		case g.ExpireTime == -1:
+			want[perm]++
+		case g.ExpireTime < now.Unix():
+			want[expired]++
+		default:
+			for w, d := range windows {
+				if g.ExpireTime < now.Add(d).Unix() {
+					want[fmt.Sprintf(`vzicloud_grants_expiring{account="acct",product_id=%q,within=%q}`, p, w)]++
+				}
+			}
+			if n, ok := next[p]; !ok || g.ExpireTime < n {
+				next[p] = g.ExpireTime
+			}
+		}
+	}
+	for p, at := range next {
+		want[fmt.Sprintf(`vzicloud_grant_next_expiry_timestamp_seconds{account="acct",product_id=%q}`, p)] = float64(at)
+		want[fmt.Sprintf(`vzicloud_grant_days_until_next_expiry{account="acct",product_id=%q}`, p)] = float64(at-now.Unix()) / 86400
+	}
+	got := scrapeVendor(t, srv, fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 7, expiry_windows: [7d, 30d, 90d]}", simKeyID, simKeySecret), clock)
+	assert.InDeltaMapValues(t, want, vendorSeries(got, "vzicloud_"), 1e-9)
+	assert.Len(t, vendorSeries(got, "vzicloud_"), len(want))
+	assert.EqualValues(t, (len(grants)+6)/7, sim.Requests(), "every page, once")
+}
