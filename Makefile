@@ -13,7 +13,7 @@ LDFLAGS    := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revis
               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
               -X $(VERSION_PKG).BuildUser=quota_exporter
 
-.PHONY: test fmt-check vet lint race build fuzz soak
+.PHONY: test fmt-check vet lint race build fuzz soak bench
 
 test: fmt-check vet lint race
 
@@ -57,3 +57,9 @@ fuzz:
 SOAK ?= 2m
 soak:
 	$(GO) run ./bench/soak -duration $(SOAK)
+
+# The performance table (bench/perf): warm and cold scrapes, concurrency,
+# memory and upstream load against their targets; and the Go benchmarks.
+bench:
+	$(GO) build -o .bin/perf ./bench/perf && .bin/perf
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./collector ./vendor_clients/vzicloud

@@ -1,0 +1,314 @@
+// Command perf measures the exporter against the targets of its
+// performance issue and prints one table: warm scrapes against a floor,
+// cold scrapes against the slowest vendor, concurrent scrapes at cache
+// expiry, memory, and the upstream load the cache saves. Everything runs
+// in-process on loopback, against the simulated vendors.
+//
+//	go run ./bench/perf
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/quotaexporter/quota_exporter/collector"
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/server"
+)
+
+func main() {
+	perVendor := flag.Int("accounts", 25, "accounts per vendor")
+	latency := flag.Duration("latency", 300*time.Millisecond, "vendor latency for the cold scrape")
+	warmRuns := flag.Int("warm-runs", 300, "warm scrapes measured")
+	simulators := flag.Bool("simulators", false, "internal: serve the demo simulators for the measuring process")
+	flag.Parse()
+	if *simulators {
+		if err := serveSimulators(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "perf simulators:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*perVendor, *latency, *warmRuns); err != nil {
+		fmt.Fprintln(os.Stderr, "perf:", err)
+		os.Exit(1)
+	}
+}
+
+// rig is an exporter with perVendor accounts of each vendor, all reading
+// the demo simulators, and a clock the rig moves.
+type rig struct {
+	sims     *simulators
+	handler  http.Handler
+	exporter *collector.Exporter
+	registry *prometheus.Registry
+	accounts int
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (r *rig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *rig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
+}
+
+func newRig(perVendor int) (*rig, error) {
+	sims, err := startSimulators()
+	if err != nil {
+		return nil, err
+	}
+	demoCfg, err := config.Parse(sims.config, "")
+	if err != nil {
+		return nil, errors.Join(err, sims.close())
+	}
+	// perVendor copies of each demo account: same vendor, own cache.
+	cfg := &config.Config{}
+	for _, a := range demoCfg.Accounts {
+		for i := range perVendor {
+			c := a
+			c.Name = fmt.Sprintf("%s-%02d", a.Name, i)
+			if c.VZICloud != nil {
+				v := *c.VZICloud
+				v.PageSize = config.MaxVZICloudPageSize // one page: latency is per request
+				c.VZICloud = &v
+			}
+			c.Effective.CacheTTL = 5 * time.Minute
+			c.Effective.Timeout = 10 * time.Second
+			cfg.Accounts = append(cfg.Accounts, c)
+		}
+	}
+	r := &rig{sims: sims, now: time.Now(), registry: prometheus.NewRegistry(), accounts: len(cfg.Accounts)}
+	r.exporter = collector.New(collector.Options{Clock: r.clock, Logger: log.NewNopLogger(), Registerer: r.registry, UserAgent: "quota_exporter/perf"})
+	srv, err := server.New(server.Options{
+		Logger: log.NewNopLogger(), Load: func() (*config.Config, error) { return cfg, nil },
+		Exporter: r.exporter, Registry: r.registry, TelemetryPath: "/metrics", Landing: web.LandingConfig{Name: "perf"},
+	})
+	if err != nil {
+		return nil, errors.Join(err, sims.close())
+	}
+	if err := srv.Reload(); err != nil {
+		return nil, errors.Join(err, sims.close())
+	}
+	r.handler = srv.Handler()
+	return r, nil
+}
+
+// scrape serves one /metrics request in-process and returns its duration.
+func (r *rig) scrape(h http.Handler) (time.Duration, int) {
+	return r.get(h, "/metrics")
+}
+
+func (r *rig) get(h http.Handler, path string) (time.Duration, int) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "30")
+	rec := httptest.NewRecorder()
+	start := time.Now()
+	h.ServeHTTP(rec, req)
+	return time.Since(start), rec.Body.Len()
+}
+
+func (r *rig) upstreamRequests() int64 {
+	n, err := r.sims.requests()
+	if err != nil {
+		panic(err) // the child is gone: no measurement makes sense
+	}
+	return n
+}
+
+// floor is the same series as const metrics, built once, in a bare registry
+// served by promhttp: what serving costs without the exporter's work.
+func (r *rig) floor() http.Handler {
+	ch := make(chan prometheus.Metric, 1024)
+	var metrics []prometheus.Metric
+	done := make(chan struct{})
+	go func() {
+		for m := range ch {
+			metrics = append(metrics, m)
+		}
+		close(done)
+	}()
+	r.exporter.Collector(context.Background(), "").Collect(ch)
+	close(ch)
+	<-done
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(replay(metrics))
+	return promhttp.HandlerFor(prometheus.Gatherers{reg, r.registry}, promhttp.HandlerOpts{})
+}
+
+type replay []prometheus.Metric
+
+func (replay) Describe(chan<- *prometheus.Desc) {}
+
+func (m replay) Collect(ch chan<- prometheus.Metric) {
+	for _, x := range m {
+		ch <- x
+	}
+}
+
+type row struct{ measure, value, target, verdict string }
+
+func run(perVendor int, latency time.Duration, warmRuns int) error {
+	r, err := newRig(perVendor)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = r.sims.close() }()
+	var rows []row
+	check := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "MISSED"
+	}
+
+	// 1. Warm scrapes against the floor, interleaved so both see the same machine.
+	_, size := r.scrape(r.handler) // fills every cache
+	floor := r.floor()
+	var warm, base []time.Duration
+	var allocsWarm, allocsFloor uint64
+	for range warmRuns {
+		a0 := mallocs()
+		d, _ := r.scrape(r.handler)
+		a1 := mallocs()
+		f, _ := r.scrape(floor)
+		a2 := mallocs()
+		warm, base = append(warm, d), append(base, f)
+		allocsWarm += a1 - a0
+		allocsFloor += a2 - a1
+	}
+	series := strings.Count(scrapeBody(r.handler), "\n") - strings.Count(scrapeBody(r.handler), "\n#")
+	ratio := float64(median(warm)) / float64(median(base))
+	rows = append(rows,
+		row{fmt.Sprintf("warm scrape, %d accounts, %d series, %d KiB", r.accounts, series, size/1024), median(warm).String(), "", ""},
+		row{"floor: same series pre-built, bare registry", median(base).String(), "", ""},
+		row{"warm / floor (median)", fmt.Sprintf("%.2fx", ratio), "<= 1.5x", check(ratio <= 1.5)},
+		row{"allocations per series, warm / floor", fmt.Sprintf("%.1f / %.1f", float64(allocsWarm)/float64(warmRuns)/float64(series), float64(allocsFloor)/float64(warmRuns)/float64(series)), "in proportion to series", ""})
+
+	// 2. Cold scrape with every vendor answering after latency.
+	if err := r.sims.setLatency(latency); err != nil {
+		return err
+	}
+	// The slowest vendor: each vendor's account refreshed alone, cold.
+	var slowest time.Duration
+	var slowestName string
+	for _, vendor := range []string{"aiops", "vzicloud", "tingyun", "guoyangyun"} {
+		r.advance(time.Hour)
+		d, _ := r.get(r.handler, "/probe?account=demo-"+vendor+"-00")
+		if d > slowest {
+			slowest, slowestName = d, vendor
+		}
+	}
+	var cold []time.Duration
+	for range 3 {
+		r.advance(time.Hour) // every cache expired
+		d, _ := r.scrape(r.handler)
+		cold = append(cold, d)
+	}
+	coldRatio := float64(median(cold)) / float64(slowest)
+	rows = append(rows,
+		row{fmt.Sprintf("slowest vendor alone, cold (%s, answering after %s)", slowestName, latency), slowest.String(), "", ""},
+		row{fmt.Sprintf("cold scrape of all %d accounts", r.accounts), median(cold).String(), "", ""},
+		row{"cold / slowest vendor", fmt.Sprintf("%.2fx", coldRatio), "<= 1.2x", check(coldRatio <= 1.2)})
+
+	// 3. 100 concurrent scrapes at cache expiry.
+	if err := r.sims.setLatency(0); err != nil {
+		return err
+	}
+	r.advance(time.Hour)
+	before := r.upstreamRequests()
+	lat := make([]time.Duration, 100)
+	var wg sync.WaitGroup
+	for i := range lat {
+		wg.Go(func() { lat[i], _ = r.scrape(r.handler) })
+	}
+	wg.Wait()
+	perAccount := float64(r.upstreamRequests()-before) / float64(r.accounts)
+	slices.Sort(lat)
+	rows = append(rows,
+		row{"100 concurrent scrapes at expiry: upstream requests per account", fmt.Sprintf("%.2f", perAccount), "exactly 1", check(perAccount == 1)},
+		row{"  their latency p50 / p99", fmt.Sprintf("%s / %s", lat[49], lat[98]), "", ""})
+
+	// 4. Memory under repeated scrapes.
+	for range 200 {
+		r.advance(20 * time.Second)
+		r.scrape(r.handler)
+	}
+	runtime.GC()
+	rss := rssMiB()
+	rows = append(rows, row{fmt.Sprintf("RSS after 200 more scrapes, %d accounts", r.accounts), fmt.Sprintf("%.1f MiB", rss), "<= 50 MiB", check(rss <= 50)})
+
+	// 5. Upstream load over a simulated hour of 15s scrapes.
+	r.advance(time.Hour)
+	before = r.upstreamRequests()
+	for range 240 {
+		r.scrape(r.handler)
+		r.advance(15 * time.Second)
+	}
+	perHour := float64(r.upstreamRequests()-before) / float64(r.accounts)
+	rows = append(rows, row{"upstream requests per account-hour, 15s scrapes, cache_ttl 5m", fmt.Sprintf("%.0f", perHour), "vs 240 uncached", check(perHour <= 13)})
+
+	fmt.Printf("%-66s %-22s %-24s %s\n", "measure", "value", "target", "")
+	for _, x := range rows {
+		fmt.Printf("%-66s %-22s %-24s %s\n", x.measure, x.value, x.target, x.verdict)
+	}
+	fmt.Printf("\n%s, %d CPUs, %s\n", runtime.Version(), runtime.NumCPU(), runtime.GOARCH)
+	return nil
+}
+
+func scrapeBody(h http.Handler) string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
+// rssMiB reads VmRSS from /proc (Linux); 0 elsewhere.
+func rssMiB() float64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(status, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			var kib float64
+			_, _ = fmt.Sscanf(strings.TrimSpace(string(rest)), "%f", &kib)
+			return kib / 1024
+		}
+	}
+	return 0
+}
