@@ -408,3 +408,23 @@ func TestReleaseBuildIsStatic(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "version 9.8.7-test")
 }
+
+// A client that sends its request slowly (or never finishes it) neither
+// blocks other scrapes nor holds its connection for ever.
+func TestSlowClientIsCutOff(t *testing.T) {
+	p := startExporter(t, "--demo")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(p.url, "http://"))
+	require.NoError(t, err)
+	defer func() { _ = conn.Close() }()
+	_, err = io.WriteString(conn, "GET /metrics HTTP/1.1\r\nHost: x\r\n") // headers never end
+	require.NoError(t, err)
+
+	code, _ := get(p.url + "/metrics")
+	assert.Equal(t, http.StatusOK, code, "other scrapes are served meanwhile")
+
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	start := time.Now()
+	_, err = io.ReadAll(conn) // returns once the server closes the connection
+	require.NoError(t, err, "the server closed the connection before our deadline")
+	assert.Less(t, time.Since(start), 20*time.Second)
+}

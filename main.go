@@ -120,7 +120,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go reloadOnSIGHUP(ctx, srv)
 
-	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// A client must send its request headers within 10s and idle
+	// keep-alive connections close after 2m, so slow or stuck clients
+	// cannot pile up connections. No write timeout: a scrape may
+	// legitimately wait up to its own deadline.
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(httpServer, webFlags, slogger) }()
 	select {
