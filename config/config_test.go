@@ -749,8 +749,10 @@ var secretKeys = map[string]bool{"token": true, "access_key_secret": true, "auth
 // reused by an alias) an error may show it, rightly.
 func canaryOnlyInSecrets(data []byte) bool {
 	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil {
-		return true // syntax errors never quote the text
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// A syntax error may quote a token (an unknown alias's name, say);
+		// a token that holds the canary is not a secret's value.
+		return !strings.Contains(err.Error(), canary)
 	}
 	var ok func(n *yaml.Node, secret bool) bool
 	ok = func(n *yaml.Node, secret bool) bool {
