@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // the vendor's signature is HMAC-SHA1
@@ -8,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -54,7 +57,10 @@ type VZICloud struct {
 }
 
 // NewVZICloud returns a simulator that accepts requests signed with the
-// access key, with no grants yet.
+// access key, with no grants yet. FaultVendorError answers the vendor's
+// envelope for Fault.Code with the status it comes with: 1016 and 1017
+// (rate limits) with 429, the auth codes with 403 or 400, and by default
+// 1000, a failure that is neither, with 500.
 func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
 	v := &VZICloud{accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
 	mux := http.NewServeMux()
@@ -93,6 +99,10 @@ var vzicloudMessages = map[int]string{
 	1003: "Authorization params [expires] error!",
 	1004: "Authorization params [signature] error!",
 	1005: "Authorization params [accesskey_id] error!",
+	1006: "AccessKey disabled!",
+	1009: "Account disabled!",
+	1012: "Access denied!",
+	1015: "Access denied!",
 	1016: "Request rate exceeds the QPS limit!",
 	1017: "Total request count exhausted!",
 }
@@ -166,6 +176,10 @@ func (v *VZICloud) authorized(r *http.Request) (code int, ok bool) {
 	return 0, true
 }
 
+// vzicloudMaxPageSize is the vendor's documented largest page; a larger
+// size is served as this.
+const vzicloudMaxPageSize = 10000
+
 func (v *VZICloud) serveConsumes(w http.ResponseWriter, r *http.Request) {
 	if code, ok := v.authorized(r); !ok {
 		v.refuse(w, code)
@@ -178,124 +192,80 @@ func (v *VZICloud) serveConsumes(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusBadRequest, jsonType, vzicloudError(1000, "Invalid paging parameters!"))
 		return
 	}
-	size = min(size, 10000)
+	size = min(size, vzicloudMaxPageSize)
 	v.mu.RLock()
 	grants := v.grants // never modified in place: no copy for each page
 	v.mu.RUnlock()
+	var conds vzicloudWheres
+	total := len(grants)
 	if wheres := q.Get("wheres"); wheres != "" {
-		conds, err := decodeWheres(wheres)
-		if err != nil {
+		var err error
+		if conds, err = decodeVZICloudWheres(wheres); err != nil {
 			writeBody(w, http.StatusBadRequest, jsonType, vzicloudError(1000, "Invalid wheres!"))
 			return
 		}
-		var matching []VZICloudGrant
-		for _, g := range grants {
-			if conds.match(g) {
-				matching = append(matching, g)
+		total = 0
+		for i := range grants {
+			if conds.match(&grants[i]) {
+				total++
 			}
 		}
-		grants = matching
 	}
-	from := min((pageNo-1)*size, len(grants))
-	to := min(from+size, len(grants))
-	body, _ := json.Marshal(struct { // cannot fail: plain fields
-		Page  int             `json:"page"`
-		Size  int             `json:"size"`
-		Total int             `json:"total"`
-		Items []VZICloudGrant `json:"items"`
-	}{pageNo, size, len(grants), grants[from:to]})
-	writeBody(w, http.StatusOK, jsonType, body)
+	skip := total // past the last page: no items
+	if pageNo-1 <= total/size {
+		skip = (pageNo - 1) * size
+	}
+	if conds == nil {
+		grants, skip = grants[skip:], 0
+	}
+	writeVZICloudPage(w, pageNo, size, total, func(yield func(*VZICloudGrant) bool) {
+		for i := range grants {
+			if conds != nil && !conds.match(&grants[i]) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if !yield(&grants[i]) {
+				return
+			}
+		}
+	})
+}
+
+// writeVZICloudPage streams a page, one grant at a time, so that a page of
+// 10,000 costs the simulator one encoded grant, not the page, in memory:
+// a benchmark of the client then measures the client. It takes up to size
+// grants from items.
+func writeVZICloudPage(w http.ResponseWriter, pageNo, size, total int, items iter.Seq[*VZICloudGrant]) {
+	w.Header().Set("Content-Type", jsonType)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	fmt.Fprintf(bw, `{"page":%d,"size":%d,"total":%d,"items":[`, pageNo, size, total)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	n := 0
+	for g := range items {
+		if n == size {
+			break
+		}
+		if n > 0 {
+			_ = bw.WriteByte(',') // write errors show in Flush
+		}
+		buf.Reset()
+		_ = enc.Encode(g) // cannot fail: strings and ints
+		_, _ = bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		n++
+	}
+	_, _ = bw.WriteString("]}")
+	_ = bw.Flush() // a client that went away needs no answer
 }
 
 // vzicloudWrongTypes is a page whose grant fields have JSON types no
 // tolerant reading accepts.
 const vzicloudWrongTypes = `{"page":1,"size":10,"total":1,"items":[{"sn":["abc"],"type":{"v":0},` +
 	`"product_id":[1],"state":{"code":1},"expire_time":[1626681843]}]}`
-
-// where is one condition of the wheres filter.
-type where struct {
-	K string `json:"k"`
-	O string `json:"o"`
-	V any    `json:"v"`
-}
-
-type wheres []where
-
-func decodeWheres(b64 string) (wheres, error) {
-	js, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return nil, err
-	}
-	var ws wheres
-	if err := json.Unmarshal(js, &ws); err != nil {
-		return nil, err
-	}
-	for _, w := range ws {
-		if !slices.Contains([]string{"eq", "ne", "lt", "lte", "gt", "gte", "like", "in", "ni"}, w.O) {
-			return nil, fmt.Errorf("unknown op %q", w.O)
-		}
-	}
-	return ws, nil
-}
-
-// match reports whether g meets every condition (they are ANDed).
-func (ws wheres) match(g VZICloudGrant) bool {
-	fields := map[string]any{
-		"sn": g.SN, "type": g.Type, "order_no": g.OrderNo, "product_id": g.ProductID, "state": g.State,
-		"period_time": g.PeriodTime, "period_unit": g.PeriodUnit, "grant_user_id": g.GrantUserID,
-		"grant_accesskey_id": g.GrantAccessKeyID, "remark": g.Remark, "create_time": g.CreateTime, "update_time": g.UpdateTime,
-	}
-	for _, w := range ws {
-		field, ok := fields[w.K]
-		if !ok || !w.holds(fmt.Sprint(field)) {
-			return false
-		}
-	}
-	return true
-}
-
-func (w where) holds(field string) bool {
-	switch w.O {
-	case "in", "ni":
-		list, _ := w.V.([]any)
-		in := slices.ContainsFunc(list, func(v any) bool { return compare(field, v) == 0 })
-		return in == (w.O == "in")
-	case "like":
-		return strings.Contains(field, strings.Trim(fmt.Sprint(w.V), "%"))
-	}
-	c := compare(field, w.V)
-	switch w.O {
-	case "eq":
-		return c == 0
-	case "ne":
-		return c != 0
-	case "lt":
-		return c < 0
-	case "lte":
-		return c <= 0
-	case "gt":
-		return c > 0
-	}
-	return c >= 0 // gte
-}
-
-// compare orders a field and a condition value as numbers when both are
-// numeric, else as text.
-func compare(field string, v any) int {
-	text := fmt.Sprint(v)
-	a, errA := strconv.ParseFloat(field, 64)
-	b, errB := strconv.ParseFloat(text, 64)
-	if errA == nil && errB == nil {
-		switch {
-		case a < b:
-			return -1
-		case a > b:
-			return 1
-		}
-		return 0
-	}
-	return strings.Compare(field, text)
-}
 
 // DemoVZICloudGrants is a site's grant list as of now: 3,000 cameras over
 // four algorithm products, in every state and type, with permanent grants,

@@ -2,6 +2,7 @@ package vzicloud
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -9,59 +10,136 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-// The documented state codes that make a grant active.
+// The documented codes of a grant's type and state.
 const (
-	StateGranted = 1
-	StateOffline = 5
+	TypeOnline  = 0
+	TypeOffline = 1
+
+	StateGranting = 0
+	StateGranted  = 1
+	StateRecalled = 2
+	StateFailed   = 3
+	StateTimeout  = 4
+	StateOffline  = 5
 )
 
-// permanent is the expire_time of a grant that never expires.
-const permanent = -1
+// NeverExpires is the expire_time of a permanent grant.
+const NeverExpires = -1
+
+// Active reports whether a grant in state is in force: granted (1) or an
+// offline grant (5). Only active grants count towards permanence and expiry.
+func Active(state upstream.Code) bool {
+	return state.Valid && (state.Value == StateGranted || state.Value == StateOffline)
+}
 
 // GrantKey groups grant records for counting. Codes outside the documented
-// sets are kept as they came; Valid is false when the vendor sent none.
+// sets are kept as they came, to be labeled with their number; Valid is
+// false when the vendor sent no integer code (null, absent or text).
 type GrantKey struct {
-	ProductID string
+	ProductID string // product_id as sent, numbers as their literal text
 	Type      upstream.Code
 	State     upstream.Code
 }
 
 // Snapshot is the grant list, aggregated: it holds counts, never records,
-// so its size depends on the number of products and distinct expiry times.
+// so its size grows with the number of products and of distinct expiry
+// times, not with the number of grants. Questions that depend on the
+// clock are answered at the time asked, so a cached Snapshot never shows
+// a stale countdown. A Snapshot is not modified after Fetch returns it and
+// is safe for concurrent reads.
 type Snapshot struct {
-	Grants   map[GrantKey]int
-	Products map[string]*Expiries // every product_id seen, active grants or not
+	// Grants counts every record by product, type and state.
+	Grants map[GrantKey]int
+	// Products holds the active grants' expiries of every product_id seen,
+	// including products without active grants.
+	Products map[string]*Expiries
+}
+
+// ProductIDs returns the products seen, sorted.
+func (s *Snapshot) ProductIDs() []string {
+	return slices.Sorted(maps.Keys(s.Products))
+}
+
+// Permanent is the number of the product's active grants that never expire.
+func (s *Snapshot) Permanent(product string) int {
+	return s.expiries(product).Permanent
+}
+
+// Expired is the number of the product's active, not permanent grants whose
+// expiry is before now.
+func (s *Snapshot) Expired(product string, now time.Time) int {
+	return s.expiries(product).Expired(now)
+}
+
+// Expiring is the number of the product's active, not permanent grants that
+// expire at or after now and before now+window.
+func (s *Snapshot) Expiring(product string, now time.Time, window time.Duration) int {
+	return s.expiries(product).Expiring(now, window)
+}
+
+// NextExpiry is the earliest expiry at or after now among the product's
+// active grants; false when there is none.
+func (s *Snapshot) NextExpiry(product string, now time.Time) (time.Time, bool) {
+	return s.expiries(product).NextExpiry(now)
+}
+
+// expiries never returns nil, so that an unknown product counts zero.
+func (s *Snapshot) expiries(product string) *Expiries {
+	if e := s.Products[product]; e != nil {
+		return e
+	}
+	return &Expiries{}
 }
 
 // Expiries are the active grants of one product: how many never expire,
-// and how many expire at each instant, for questions asked at scrape time.
+// and how many expire at each distinct instant, sorted, so that counts for
+// any now and window take a binary search. Grants without a usable
+// expire_time count in neither.
 type Expiries struct {
 	Permanent int
-	at        []int64 // distinct expire_times, ascending
+	at        []int64 // distinct expire_times in Unix seconds, ascending
 	before    []int   // before[i]: grants expiring before at[i]; one more entry for all
 }
 
 // Expired is the number of grants whose expiry is before now.
 func (e *Expiries) Expired(now time.Time) int {
-	return e.countBefore(now.Unix())
+	return e.countBefore(now)
 }
 
-// Expiring is the number of grants expiring at or after now and before now+window.
+// Expiring is the number of grants expiring at or after now and before
+// now+window.
 func (e *Expiries) Expiring(now time.Time, window time.Duration) int {
-	return e.countBefore(now.Add(window).Unix()) - e.countBefore(now.Unix())
+	return e.countBefore(now.Add(window)) - e.countBefore(now)
 }
 
 // NextExpiry is the earliest expiry at or after now; false when none.
 func (e *Expiries) NextExpiry(now time.Time) (time.Time, bool) {
-	i := sort.Search(len(e.at), func(i int) bool { return e.at[i] >= now.Unix() })
+	i := e.search(now)
 	if i == len(e.at) {
 		return time.Time{}, false
 	}
 	return time.Unix(e.at[i], 0), true
 }
 
-func (e *Expiries) countBefore(unix int64) int {
-	return e.before[sort.Search(len(e.at), func(i int) bool { return e.at[i] >= unix })]
+// Distinct is the number of distinct expiry instants held.
+func (e *Expiries) Distinct() int { return len(e.at) }
+
+// countBefore is the number of grants expiring before t.
+func (e *Expiries) countBefore(t time.Time) int {
+	if len(e.before) == 0 { // the zero Expiries
+		return 0
+	}
+	return e.before[e.search(t)]
+}
+
+// search is the index of the first expiry at or after t. Expiries are
+// whole seconds, so one at or after t is one at or after t rounded up.
+func (e *Expiries) search(t time.Time) int {
+	unix := t.Unix()
+	if t.Nanosecond() > 0 {
+		unix++
+	}
+	return sort.Search(len(e.at), func(i int) bool { return e.at[i] >= unix })
 }
 
 // aggregate counts grant records as they are decoded, page by page.
@@ -73,7 +151,7 @@ type aggregate struct {
 
 type productTally struct {
 	permanent int
-	expiries  map[int64]int
+	expiries  map[int64]int // active grants by expire_time
 }
 
 func newAggregate() *aggregate {
@@ -89,17 +167,17 @@ func (a *aggregate) add(g *grant) {
 		p = &productTally{expiries: map[int64]int{}}
 		a.products[product] = p
 	}
-	if !g.State.Valid || (g.State.Value != StateGranted && g.State.Value != StateOffline) || !g.ExpireTime.Valid {
+	if !Active(g.State) || !g.ExpireTime.Valid {
 		return
 	}
-	if g.ExpireTime.Value == permanent {
+	if g.ExpireTime.Value == NeverExpires {
 		p.permanent++
 		return
 	}
 	p.expiries[g.ExpireTime.Value]++
 }
 
-// merge adds another page's counts.
+// merge adds another page's counts; b is not used afterwards.
 func (a *aggregate) merge(b *aggregate) {
 	a.processed += b.processed
 	for k, n := range b.grants {
@@ -121,11 +199,7 @@ func (a *aggregate) merge(b *aggregate) {
 func (a *aggregate) snapshot() *Snapshot {
 	s := &Snapshot{Grants: a.grants, Products: make(map[string]*Expiries, len(a.products))}
 	for product, p := range a.products {
-		e := &Expiries{Permanent: p.permanent, at: make([]int64, 0, len(p.expiries))}
-		for at := range p.expiries {
-			e.at = append(e.at, at)
-		}
-		slices.SortFunc(e.at, cmp.Compare)
+		e := &Expiries{Permanent: p.permanent, at: slices.SortedFunc(maps.Keys(p.expiries), cmp.Compare)}
 		e.before = make([]int, len(e.at)+1)
 		for i, at := range e.at {
 			e.before[i+1] = e.before[i] + p.expiries[at]

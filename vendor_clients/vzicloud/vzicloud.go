@@ -1,6 +1,8 @@
 // Package vzicloud reads the algorithm license grants of a Zenith open
-// platform (vzicloud) account: signed requests (HMAC-SHA1), paged answers
-// of up to 10,000 records, aggregated while they are read.
+// platform (臻云极致, vzicloud) account: signed requests (HMAC-SHA1), paged
+// answers of up to 10,000 records, aggregated while they are decoded so
+// that memory does not grow with the number of grants. It returns plain Go
+// values and knows nothing about Prometheus.
 package vzicloud
 
 import (
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -23,20 +26,21 @@ import (
 // consumesPath is appended to Config.BaseURL.
 const consumesPath = "openapi/v1/alg/consumes"
 
-// Defaults for the Config fields left zero.
+// Defaults and limits for the Config fields.
 const (
 	DefaultPageSize    = 1000
-	MaxPageSize        = 10000
+	MaxPageSize        = 10000 // the vendor's documented maximum
 	DefaultConcurrency = 4
 	// DefaultMaxPages bounds one refresh, so that a server announcing an
 	// absurd total cannot keep us paging forever.
 	DefaultMaxPages = 50000
-	// expiresAhead is how long a signed request stays valid: short, as the
-	// vendor advises, and long enough for a slow page.
-	expiresAhead = 2 * time.Minute
+	// ExpiresAhead is how long a signed request stays valid: short, as the
+	// vendor advises, yet long enough for a slow page.
+	ExpiresAhead = 2 * time.Minute
 )
 
-// Where is one condition of the vendor's wheres filter.
+// Where is one condition of the vendor's wheres filter: key, operator and
+// value, sent as {"k":…,"o":…,"v":…}. V must encode as JSON.
 type Where struct {
 	K string `json:"k"`
 	O string `json:"o"`
@@ -51,13 +55,16 @@ type Config struct {
 	// Fetch, so that a rotated secret file takes effect without a reload.
 	AccessKeySecret func() (string, error)
 	PageSize        int     // records per page, 1..MaxPageSize; 0 is DefaultPageSize
-	Wheres          []Where // optional filter
+	Wheres          []Where // optional filter, ANDed by the vendor
 	Concurrency     int     // pages in flight after the first; 0 is DefaultConcurrency
 	MaxPages        int     // 0 is DefaultMaxPages
-	Clock           func() time.Time
+	// Clock gives the time each request's expires is counted from; nil is
+	// time.Now.
+	Clock func() time.Time
 }
 
-// Client fetches the grant list of one account.
+// Client fetches the grant list of one account. It is safe for concurrent
+// use.
 type Client struct {
 	cfg    Config
 	base   *url.URL
@@ -97,47 +104,45 @@ func New(cfg Config, up *upstream.Client) (*Client, error) {
 	return c, nil
 }
 
-type page struct {
-	Page         upstream.Number `json:"page"`
-	Size         upstream.Number `json:"size"`
-	Total        upstream.Number `json:"total"`
-	Items        json.RawMessage `json:"items"`
-	ErrorCode    upstream.Code   `json:"error_code"`
-	ErrorMessage upstream.Text   `json:"error_message"`
-}
-
-// grant holds the fields the exporter counts by.
-type grant struct {
-	ProductID  upstream.Text `json:"product_id"`
-	Type       upstream.Code `json:"type"`
-	State      upstream.Code `json:"state"`
-	ExpireTime upstream.Code `json:"expire_time"`
-}
-
-// Fetch reads every page and aggregates the grants. Any page that fails
-// fails the whole refresh: partial counts are never returned. Its error is
-// an *upstream.Error whose message never holds the secret or signature.
+// Fetch reads every page and aggregates the grants. Page 1 gives the
+// total; the other pages are read with at most Concurrency in flight. Any
+// page that fails fails the whole refresh: partial counts are never
+// returned. Its error is an *upstream.Error whose message never holds the
+// secret or a signature.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 	secret, err := c.cfg.AccessKeySecret()
 	if err != nil {
+		// No request is made; without the secret the vendor would refuse us anyway.
 		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the access key secret: %w", err)}
 	}
 	first, total, err := c.fetchPage(ctx, secret, 1, -1)
 	if err != nil {
 		return nil, err
 	}
-	pages := int((total + int64(c.cfg.PageSize) - 1) / int64(c.cfg.PageSize))
-	if pages > c.cfg.MaxPages {
-		return nil, upstream.Errorf(upstream.ResultDecodeError, "total %d needs %d pages of %d, more than the limit of %d", total, pages, c.cfg.PageSize, c.cfg.MaxPages)
+	pages := (total + int64(c.cfg.PageSize) - 1) / int64(c.cfg.PageSize)
+	if pages > int64(c.cfg.MaxPages) {
+		return nil, upstream.Errorf(upstream.ResultDecodeError, "total %d needs %d pages of %d, more than the limit of %d",
+			total, pages, c.cfg.PageSize, c.cfg.MaxPages)
 	}
 
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
+	// Pages in flight are not canceled when one fails: each ends with its
+	// own result, so the request counters stay true (a canceled sibling
+	// would count as a timeout). No page starts after a failure.
+	var (
+		mu     sync.Mutex // guards first
+		failed atomic.Bool
+		g      errgroup.Group
+	)
 	g.SetLimit(c.cfg.Concurrency)
-	for p := 2; p <= pages; p++ {
+	for p := 2; p <= int(pages) && !failed.Load() && ctx.Err() == nil; p++ {
+		// Go blocks while Concurrency pages are in flight.
 		g.Go(func() error {
-			agg, _, err := c.fetchPage(gctx, secret, p, total)
+			if failed.Load() {
+				return nil
+			}
+			agg, _, err := c.fetchPage(ctx, secret, p, total)
 			if err != nil {
+				failed.Store(true)
 				return err
 			}
 			mu.Lock()
@@ -149,21 +154,27 @@ func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		// Canceled between pages: the loop stopped early without an error.
+		return nil, &upstream.Error{Result: upstream.ResultTimeout, Err: err}
+	}
 	if int64(first.processed) != total {
+		// Unreachable while every page holds exactly its share; kept as the
+		// last guard against publishing partial counts.
 		return nil, upstream.Errorf(upstream.ResultDecodeError, "read %d grants, the vendor announced %d", first.processed, total)
 	}
 	return first.snapshot(), nil
 }
 
 // fetchPage reads page n. want is the total announced by page 1, or -1 on
-// page 1 itself; a page whose total differs, or that holds fewer or more
-// records than its place implies, fails.
+// page 1 itself.
 func (c *Client) fetchPage(ctx context.Context, secret string, n int, want int64) (*aggregate, int64, error) {
 	query := url.Values{"page": {strconv.Itoa(n)}, "size": {strconv.Itoa(c.cfg.PageSize)}}
 	if c.wheres != "" {
 		query.Set("wheres", c.wheres)
 	}
-	expires := c.cfg.Clock().Add(expiresAhead).Unix()
+	// Signed per page, so a long refresh never outlives its signatures.
+	expires := c.cfg.Clock().Add(ExpiresAhead).Unix()
 	signature := Sign(secret, http.MethodGet, "", "", expires, CanonicalResource(c.base.Path, query))
 	query.Set(paramAccessKeyID, c.cfg.AccessKeyID)
 	query.Set(paramExpires, strconv.FormatInt(expires, 10))
@@ -172,12 +183,15 @@ func (c *Client) fetchPage(ctx context.Context, secret string, n int, want int64
 	u.RawQuery = query.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
+		// The URL is one New built, so only a nil ctx gets here.
 		return nil, 0, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 
 	var agg *aggregate
 	var total int64
+	// Vendors and gateways echo requests; the signature would let anyone
+	// replay this request until it expires.
 	secrets := []string{secret, signature}
 	err = c.up.Do(ctx, req, func(resp *http.Response) error {
 		var err error
@@ -190,46 +204,12 @@ func (c *Client) fetchPage(ctx context.Context, secret string, n int, want int64
 	return agg, total, nil
 }
 
-func (c *Client) decodePage(resp *http.Response, n int, want int64, secrets []string) (*aggregate, int64, error) {
-	var p page
-	err := upstream.DecodeAnswer(resp, &p, func() string { return string(p.ErrorMessage) }, secrets)
-	if p.ErrorCode.Valid && p.ErrorCode.Value != 0 {
-		f := upstream.VendorFailure(resultOf(p.ErrorCode.Value), strconv.FormatInt(p.ErrorCode.Value, 10),
-			upstream.VendorMessage(string(p.ErrorMessage), secrets...))
-		f.RetryAfter = upstream.RetryAfterOf(err)
-		return nil, 0, f
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	if !p.Total.Valid || p.Total.Value < 0 || p.Total.Value != float64(int64(p.Total.Value)) {
-		return nil, 0, fmt.Errorf("page %d: total is missing or not a count", n)
-	}
-	total := int64(p.Total.Value)
-	if want >= 0 && total != want {
-		return nil, 0, fmt.Errorf("page %d: total changed from %d to %d while paging", n, want, total)
-	}
-	var items []grant
-	if err := upstream.Unmarshal(p.Items, &items); err != nil && len(p.Items) > 0 {
-		return nil, 0, fmt.Errorf("page %d: items: %w", n, err)
-	}
-	size := int64(c.cfg.PageSize)
-	expected := min(size, max(total-int64(n-1)*size, 0))
-	if int64(len(items)) != expected {
-		return nil, 0, fmt.Errorf("page %d holds %d grants, expected %d of %d in pages of %d", n, len(items), expected, total, size)
-	}
-	agg := newAggregate()
-	for i := range items {
-		agg.add(&items[i])
-	}
-	return agg, total, nil
-}
-
 // resultOf classifies the vendor's error codes.
 func resultOf(code int64) upstream.Result {
 	switch code {
 	case 1001, 1002, 1003, 1004, 1005, 1006, 1009, 1012, 1015:
-		// Missing or bad signature parameters, bad or disabled keys, denied access.
+		// Missing, bad or expired signature parameters, a bad or disabled
+		// key or account, denied access: the credentials' fault.
 		return upstream.ResultAuthError
 	case 1016, 1017:
 		// Over the QPS limit, or the request allowance used up: back off.
