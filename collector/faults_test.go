@@ -61,7 +61,8 @@ var simulatedVendors = []simulatedVendor{{
 		sim.SetGrants(simulator.DemoVZICloudGrants(time.Now()))
 		return sim
 	},
-	block:   fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 1000}", simKeyID, simKeySecret),
+	// Two pages of the demo's 3,000 grants: "a later page fails" fails one.
+	block:   fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 1500}", simKeyID, simKeySecret),
 	canary:  []string{simKeySecret},
 	series:  "vzicloud_",
 	authErr: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1004},
