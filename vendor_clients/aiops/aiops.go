@@ -125,31 +125,19 @@ type license struct {
 // Fetch reads the license list. Its error is an *upstream.Error whose
 // message never holds the email or the token.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	token, err := c.token()
+	token, err := upstream.ReadSecret("API token", c.token)
 	if err != nil {
-		// No request is made; without a token the vendor would refuse us anyway.
-		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the API token: %w", err)}
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint, nil)
+	req, err := upstream.NewRequest(ctx, http.MethodGet, c.endpoint, nil)
 	if err != nil {
-		// The endpoint is a URL New built, so only a nil ctx gets here.
-		return nil, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
+		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
 	req.SetBasicAuth(c.email, token)
 	// Vendors and gateways echo requests, the Authorization header included.
 	secrets := []string{c.email, token, strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")}
 
-	var snap *Snapshot
-	err = c.up.Do(ctx, req, func(resp *http.Response) error {
-		var err error
-		snap, err = c.decode(resp, secrets)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return snap, nil
+	return upstream.Fetch(ctx, c.up, req, func(resp *http.Response) (*Snapshot, error) { return c.decode(resp, secrets) })
 }
 
 // decode reads one answer. The body of a non-2xx answer is read too, for

@@ -102,31 +102,22 @@ type product struct {
 // Fetch reads the sub-accounts. Its error is an *upstream.Error whose
 // message never holds the appkey or appsecret.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	secret, err := c.appsecret()
+	secret, err := upstream.ReadSecret("appsecret", c.appsecret)
 	if err != nil {
-		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the appsecret: %w", err)}
+		return nil, err
 	}
 	form := url.Values{"appkey": {c.appkey}, "appsecret": {secret}}
 	if c.username != "" {
 		form.Set("username", c.username)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	req.Header.Set("Accept", "application/json")
-
-	var snap *Snapshot
-	err = c.up.Do(ctx, req, func(resp *http.Response) error {
-		var err error
-		snap, err = decode(resp, []string{c.appkey, secret})
-		return err
-	})
+	req, err := upstream.NewRequest(ctx, http.MethodPost, c.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
 	}
-	return snap, nil
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	return upstream.Fetch(ctx, c.up, req, func(resp *http.Response) (*Snapshot, error) {
+		return decode(resp, []string{c.appkey, secret})
+	})
 }
 
 func decode(resp *http.Response, secrets []string) (*Snapshot, error) {

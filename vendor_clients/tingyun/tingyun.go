@@ -83,28 +83,17 @@ type user struct {
 // Fetch reads the user list. Its error is an *upstream.Error whose message
 // never holds the authkey.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	authkey, err := c.authkey()
-	if err != nil {
-		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the authkey: %w", err)}
-	}
-	u := *c.endpoint
-	u.RawQuery = url.Values{"authkey": {authkey}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-
-	var snap *Snapshot
-	err = c.up.Do(ctx, req, func(resp *http.Response) error {
-		var err error
-		snap, err = c.decode(resp, []string{authkey})
-		return err
-	})
+	authkey, err := upstream.ReadSecret("authkey", c.authkey)
 	if err != nil {
 		return nil, err
 	}
-	return snap, nil
+	u := *c.endpoint
+	u.RawQuery = url.Values{"authkey": {authkey}}.Encode()
+	req, err := upstream.NewRequest(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return upstream.Fetch(ctx, c.up, req, func(resp *http.Response) (*Snapshot, error) { return c.decode(resp, []string{authkey}) })
 }
 
 func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error) {

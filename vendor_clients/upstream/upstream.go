@@ -267,3 +267,40 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	l.left -= int64(n)
 	return n, err
 }
+
+// ReadSecret reads the credential named what with read; a failure is an
+// auth error, and the caller makes no request: without the credential the
+// vendor would refuse it anyway.
+func ReadSecret(what string, read func() (string, error)) (string, error) {
+	secret, err := read()
+	if err != nil {
+		return "", &Error{Result: ResultAuthError, Err: fmt.Errorf("reading the %s: %w", what, err)}
+	}
+	return secret, nil
+}
+
+// NewRequest is http.NewRequestWithContext for a URL the client built, so
+// only a nil ctx makes it fail; it asks for JSON.
+func NewRequest(ctx context.Context, method, url string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, Errorf(ResultNetworkError, "building the request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// Fetch sends req through c and returns what decode makes of the answer.
+func Fetch[T any](ctx context.Context, c *Client, req *http.Request, decode func(*http.Response) (T, error)) (T, error) {
+	var v T
+	err := c.Do(ctx, req, func(resp *http.Response) error {
+		var err error
+		v, err = decode(resp)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}

@@ -110,10 +110,9 @@ func New(cfg Config, up *upstream.Client) (*Client, error) {
 // returned. Its error is an *upstream.Error whose message never holds the
 // secret or a signature.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	secret, err := c.cfg.AccessKeySecret()
+	secret, err := upstream.ReadSecret("access key secret", c.cfg.AccessKeySecret)
 	if err != nil {
-		// No request is made; without the secret the vendor would refuse us anyway.
-		return nil, &upstream.Error{Result: upstream.ResultAuthError, Err: fmt.Errorf("reading the access key secret: %w", err)}
+		return nil, err
 	}
 	first, total, err := c.fetchPage(ctx, secret, 1, -1)
 	if err != nil {
@@ -181,12 +180,10 @@ func (c *Client) fetchPage(ctx context.Context, secret string, n int, want int64
 	query.Set(paramSignature, signature)
 	u := *c.base
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := upstream.NewRequest(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		// The URL is one New built, so only a nil ctx gets here.
-		return nil, 0, upstream.Errorf(upstream.ResultNetworkError, "building the request: %w", err)
+		return nil, 0, err
 	}
-	req.Header.Set("Accept", "application/json")
 
 	var agg *aggregate
 	var total int64
