@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ func main() {
 	latency := flag.Duration("latency", 300*time.Millisecond, "vendor latency for the cold scrape")
 	warmRuns := flag.Int("warm-runs", 300, "warm scrapes measured")
 	simulators := flag.Bool("simulators", false, "internal: serve the demo simulators for the measuring process")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the cold scrapes to this file")
 	flag.Parse()
 	if *simulators {
 		if err := serveSimulators(os.Stdin, os.Stdout); err != nil {
@@ -45,7 +47,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*perVendor, *latency, *warmRuns); err != nil {
+	if err := run(*perVendor, *latency, *warmRuns, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "perf:", err)
 		os.Exit(1)
 	}
@@ -171,7 +173,7 @@ func (m replay) Collect(ch chan<- prometheus.Metric) {
 
 type row struct{ measure, value, target, verdict string }
 
-func run(perVendor int, latency time.Duration, warmRuns int) error {
+func run(perVendor int, latency time.Duration, warmRuns int, cpuProfile string) error {
 	r, err := newRig(perVendor)
 	if err != nil {
 		return err
@@ -222,12 +224,23 @@ func run(perVendor int, latency time.Duration, warmRuns int) error {
 			slowest, slowestName = d, vendor
 		}
 	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	var cold []time.Duration
 	for range 3 {
 		r.advance(time.Hour) // every cache expired
 		d, _ := r.scrape(r.handler)
 		cold = append(cold, d)
 	}
+	pprof.StopCPUProfile() // a no-op without -cpuprofile
 	coldRatio := float64(median(cold)) / float64(slowest)
 	rows = append(rows,
 		row{fmt.Sprintf("slowest vendor alone, cold (%s, answering after %s)", slowestName, latency), slowest.String(), "", ""},
