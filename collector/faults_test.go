@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
@@ -196,7 +197,7 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 		assert.Equal(t, 0.0, got[successKey])
 		assert.Empty(t, vendorSeries(got, v.series))
 		assert.Equal(t, 1.0, requestsWith(e, name, v.name, fc.result))
-		assertNoCanary(t, outputs.String()+logs.String(), v.canary)
+		canary.AssertAbsent(t, outputs.String()+logs.String(), nil, v.canary)
 		return
 	default:
 		sim.SetFault(fc.fault)
@@ -223,15 +224,8 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 	assert.Empty(t, vendorSeries(got, v.series), "data older than max_stale is dropped")
 	assert.Equal(t, 0.0, got[successKey])
 
-	assertNoCanary(t, outputs.String()+logs.String(), v.canary)
+	canary.AssertAbsent(t, outputs.String()+logs.String(), nil, v.canary)
 	assert.Contains(t, logs.String(), "result="+string(fc.result), "the failure is logged")
-}
-
-func assertNoCanary(t *testing.T, output string, canaries []string) {
-	t.Helper()
-	for _, c := range canaries {
-		assert.NotContains(t, output, c)
-	}
 }
 
 func requestsWith(e *Exporter, acct, vendorName string, r upstream.Result) float64 {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -51,24 +52,6 @@ func canaries(as []simulator.GuoyangyunAccount) []string {
 		out = append(out, a.Appkey, a.Appsecret, *a.Mobile)
 	}
 	return out
-}
-
-// assertNoCanary fails if any canary occurs in what a caller could print.
-func assertNoCanary(t *testing.T, snap *Snapshot, err error, cs []string) {
-	t.Helper()
-	var printed []string
-	if snap != nil {
-		printed = append(printed, fmt.Sprintf("%+v", snap), fmt.Sprintf("%#v", snap))
-	}
-	if err != nil {
-		printed = append(printed, err.Error(), fmt.Sprintf("%+v", err))
-	}
-	for _, p := range printed {
-		for _, c := range cs {
-			require.NotEmpty(t, c)
-			assert.NotContains(t, p, c)
-		}
-	}
 }
 
 func clientFor(t *testing.T, baseURL, username string, appsecret func() (string, error), up *upstream.Client) *Client {
@@ -145,7 +128,7 @@ func TestErrorAnswersKeepSecretsOut(t *testing.T) {
 			assert.Nil(t, snap)
 			assert.Equal(t, tc.result, upstream.ResultOf(err), "%v", err)
 			assert.Contains(t, err.Error(), tc.says)
-			assertNoCanary(t, snap, err, canaries(accounts))
+			canary.AssertAbsent(t, snap, err, canaries(accounts))
 		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -43,24 +44,6 @@ func canaries(us []simulator.TingyunUser) []string {
 		out = append(out, u.Password, u.Email, u.Mobile, u.Phone)
 	}
 	return out
-}
-
-// assertNoCanary fails if any canary occurs in what a caller could print.
-func assertNoCanary(t *testing.T, snap *Snapshot, err error, cs []string) {
-	t.Helper()
-	var printed []string
-	if snap != nil {
-		printed = append(printed, fmt.Sprintf("%+v", snap), fmt.Sprintf("%#v", snap))
-	}
-	if err != nil {
-		printed = append(printed, err.Error(), fmt.Sprintf("%+v", err))
-	}
-	for _, p := range printed {
-		for _, c := range cs {
-			require.NotEmpty(t, c)
-			assert.NotContains(t, p, c)
-		}
-	}
 }
 
 func clientFor(t *testing.T, baseURL string, authkey func() (string, error), up *upstream.Client) *Client {
@@ -125,7 +108,7 @@ func TestErrorAnswersKeepPersonalDataOut(t *testing.T) {
 			assert.Nil(t, snap)
 			assert.Equal(t, tc.result, upstream.ResultOf(err), "%v", err)
 			assert.Contains(t, err.Error(), tc.says)
-			assertNoCanary(t, snap, err, canaries(users))
+			canary.AssertAbsent(t, snap, err, canaries(users))
 		})
 	}
 }
