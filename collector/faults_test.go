@@ -36,19 +36,19 @@ type faultableVendor interface {
 // simulatedVendor is one vendor in the fault matrix.
 type simulatedVendor struct {
 	name    string
-	newSim  func() faultableVendor // serving realistic data
-	block   string                 // the account's vendor block, credentials included
-	canary  []string               // secrets and personal data that must appear nowhere
-	series  string                 // prefix of the vendor's series
-	authErr simulator.Fault        // the vendor's answer to bad credentials
-	extra   []faultCase            // failures only this vendor has
+	newSim  func(now time.Time) faultableVendor // serving realistic data as of now
+	block   string                              // the account's vendor block, credentials included
+	canary  []string                            // secrets and personal data that must appear nowhere
+	series  string                              // prefix of the vendor's series
+	authErr simulator.Fault                     // the vendor's answer to bad credentials
+	extra   []faultCase                         // failures only this vendor has
 }
 
 var simulatedVendors = []simulatedVendor{{
 	name: "aiops",
-	newSim: func() faultableVendor {
+	newSim: func(now time.Time) faultableVendor {
 		sim := simulator.NewAIOps(simEmail, simToken)
-		sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
+		sim.SetLicenses(simulator.DemoAIOpsLicenses(now))
 		return sim
 	},
 	block:   fmt.Sprintf("aiops: {email: %s, token: %s}", simEmail, simToken),
@@ -57,9 +57,9 @@ var simulatedVendors = []simulatedVendor{{
 	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
 }, {
 	name: "vzicloud",
-	newSim: func() faultableVendor {
+	newSim: func(now time.Time) faultableVendor {
 		sim := simulator.NewVZICloud(simKeyID, simKeySecret)
-		sim.SetGrants(simulator.DemoVZICloudGrants(time.Now()))
+		sim.SetGrants(simulator.DemoVZICloudGrants(now))
 		return sim
 	},
 	// Two pages of the demo's 3,000 grants: "a later page fails" fails one.
@@ -74,9 +74,9 @@ var simulatedVendors = []simulatedVendor{{
 	},
 }, {
 	name: "tingyun",
-	newSim: func() faultableVendor {
+	newSim: func(now time.Time) faultableVendor {
 		sim := simulator.NewTingyun(simAuthkey)
-		sim.SetUsers(simulator.DemoTingyunUsers(time.Now()))
+		sim.SetUsers(simulator.DemoTingyunUsers(now))
 		return sim
 	},
 	block:   "tingyun: {authkey: " + simAuthkey + "}",
@@ -85,7 +85,7 @@ var simulatedVendors = []simulatedVendor{{
 	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
 }, {
 	name: "guoyangyun",
-	newSim: func() faultableVendor {
+	newSim: func(time.Time) faultableVendor {
 		sim := simulator.NewGuoyangyun(simAppkey, simAppsecret)
 		sim.SetAccounts(simulator.DemoGuoyangyunAccounts())
 		return sim
@@ -146,10 +146,13 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
-	sim := v.newSim()
+	clock := newFakeClock()
+	// Data as of the fake clock: the simulators keep expiries an hour away
+	// from the edges of the expiry windows, so advancing the clock by minutes
+	// moves no grant across an edge.
+	sim := v.newSim(clock.Now())
 	good := httptest.NewServer(sim)
 	t.Cleanup(good.Close)
-	clock := newFakeClock()
 	logs := &syncbuf.Buffer{}
 	const name = "acct"
 	timeout := cmp.Or(fc.timeout, 2*time.Second)
