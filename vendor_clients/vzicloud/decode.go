@@ -9,18 +9,20 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-// grant holds the fields the exporter counts by; the others (serial
-// numbers, order numbers, remarks) are never decoded.
+// grant holds the fields the exporter counts by, filled member by member
+// (grant.field names them); the others (serial numbers, order numbers,
+// remarks) are never decoded.
 type grant struct {
-	ProductID  upstream.Text `json:"product_id"`
-	Type       upstream.Code `json:"type"`
-	State      upstream.Code `json:"state"`
-	ExpireTime upstream.Code `json:"expire_time"`
+	ProductID  upstream.Text
+	Type       upstream.Code
+	State      upstream.Code
+	ExpireTime upstream.Code
 }
 
 // envelope is the part of an answer around the items: the paging fields on
@@ -76,7 +78,10 @@ func (c *Client) decodePage(resp *http.Response, n int, want int64, secrets []st
 		return nil, 0, err
 	}
 
-	env, agg, err := c.stream(json.NewDecoder(br))
+	// As lenient as encoding/json: a repeated name, the last wins; invalid
+	// UTF-8 becomes U+FFFD.
+	dec := jsontext.NewDecoder(fullReads{br}, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	env, agg, err := c.stream(dec)
 	if err != nil {
 		return nil, 0, fmt.Errorf("page %d: %w", n, err)
 	}
@@ -102,6 +107,20 @@ func (c *Client) decodePage(resp *http.Response, n int, want int64, secrets []st
 		return nil, 0, fmt.Errorf("page %d holds %d grants, expected %d of %d in pages of %d", n, agg.processed, expected, total, size)
 	}
 	return agg, total, nil
+}
+
+// fullReads fills every buffer it is given, unless the body ends or fails
+// first. jsontext copies what it holds on each read while a long value is
+// incomplete; with reads as small as the network delivers, a body that is
+// one huge string cost time quadratic in its size under the race detector.
+type fullReads struct{ r io.Reader }
+
+func (f fullReads) Read(p []byte) (int, error) {
+	n, err := io.ReadFull(f.r, p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = io.EOF // the body ended within p: the n bytes are its last
+	}
+	return n, err
 }
 
 // startsObject skips a byte order mark and white space and reports whether
@@ -135,27 +154,23 @@ func count(n upstream.Number) (int64, bool) {
 // stream reads one JSON object from dec: the envelope's fields, whatever
 // their order, and the items, each counted as soon as it is decoded. It
 // stops reading items once there are more than a page can hold.
-func (c *Client) stream(dec *json.Decoder) (*envelope, *aggregate, error) {
+func (c *Client) stream(dec *jsontext.Decoder) (*envelope, *aggregate, error) {
 	env := &envelope{}
 	agg := newAggregate()
-	if _, err := dec.Token(); err != nil { // the '{' startsObject saw
+	if _, err := dec.ReadToken(); err != nil { // the '{' startsObject saw
 		return nil, nil, malformed(err)
 	}
-	// raw is reused for every other value: decoding into a
-	// json.RawMessage overwrites it in place.
-	var raw json.RawMessage
 	fields := map[string]any{
 		"page": &env.Page, "size": &env.Size, "total": &env.Total,
 		"error_code": &env.ErrorCode, "error_message": &env.ErrorMessage,
 	}
 	sawItems := false
-	for dec.More() {
-		tok, err := dec.Token()
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
 		if err != nil {
-			return nil, nil, malformed(err)
+			return nil, nil, err
 		}
-		key, _ := tok.(string) // an object's keys are strings, or Token fails
-		if key == "items" {
+		if string(name) == "items" {
 			if sawItems {
 				return nil, nil, errors.New("items appears twice")
 			}
@@ -165,84 +180,186 @@ func (c *Client) stream(dec *json.Decoder) (*envelope, *aggregate, error) {
 			}
 			continue
 		}
-		if err := dec.Decode(&raw); err != nil {
+		key := string(name) // name's bytes do not outlive the next read
+		field, ok := fields[key]
+		if !ok { // skipped token by token, never held whole
+			if err := dec.SkipValue(); err != nil {
+				return nil, nil, malformed(err)
+			}
+			continue
+		}
+		raw, err := dec.ReadValue()
+		if err != nil {
 			return nil, nil, malformed(err)
 		}
-		if field, ok := fields[key]; ok {
-			if err := upstream.Unmarshal(raw, field); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", key, err)
-			}
+		if err := upstream.Unmarshal(raw, field); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	if _, err := dec.Token(); err != nil { // '}'
+	if _, err := dec.ReadToken(); err != nil { // '}'
 		return nil, nil, malformed(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, nil, errors.New("malformed JSON: data after the answer")
 	}
 	return env, agg, nil
 }
 
-// streamItems counts the grants of the items array; null is none.
-func (c *Client) streamItems(dec *json.Decoder, agg *aggregate) error {
-	tok, err := dec.Token()
-	switch {
-	case err != nil:
-		return malformed(err)
-	case tok == nil: // null
-		return nil
-	case tok != json.Delim('['):
-		return fmt.Errorf("items: expected an array, got %s", kindOf(tok))
+// streamItems counts the grants of the items array; null is none. Each
+// grant is read field by field, the fields the exporter does not count by
+// skipped unparsed: the cost of a page is one pass over its bytes.
+func (c *Client) streamItems(dec *jsontext.Decoder, agg *aggregate) error {
+	switch kind := dec.PeekKind(); kind {
+	case 'n':
+		_, err := dec.ReadToken()
+		return malformed(err) // nil for a well-formed null
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return malformed(err)
+		}
+	default:
+		if kind == 0 { // PeekKind hides the error; reading reports it
+			_, err := dec.ReadToken()
+			return malformed(err)
+		}
+		return fmt.Errorf("items: expected an array, got %s", kindOf(kind))
 	}
 	var g grant
-	for i := 0; dec.More(); i++ {
+	for i := 0; dec.PeekKind() != ']'; i++ {
 		if agg.processed >= c.cfg.PageSize {
 			// The page is wrong already; reading on would only cost time.
 			return fmt.Errorf("holds more than %d grants, the page size", c.cfg.PageSize)
 		}
-		g = grant{} // Decode leaves fields the item lacks as they were
-		if err := dec.Decode(&g); err != nil {
-			return itemError(i, err)
+		g = grant{} // a field the item lacks is not given
+		if err := readGrant(dec, &g); err != nil {
+			return fmt.Errorf("item %d: %w", i, err)
 		}
 		agg.add(&g)
 	}
-	if _, err := dec.Token(); err != nil { // ']'
+	if _, err := dec.ReadToken(); err != nil { // ']'
 		return malformed(err)
 	}
 	return nil
 }
 
-// itemError describes a grant that did not decode, without its values:
-// like upstream.Unmarshal, which cannot read from a stream, it drops the
-// literal encoding/json puts into a misplaced number's error.
-func itemError(i int, err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if lit, ok := strings.CutPrefix(te.Value, "number "); ok && json.Valid([]byte(lit)) {
-			te.Value = "number"
+// readGrant decodes one item into g with the tolerant readers of upstream,
+// member by member; the members the exporter does not count by are skipped
+// without being decoded.
+func readGrant(dec *jsontext.Decoder, g *grant) error {
+	switch kind := dec.PeekKind(); kind {
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return malformed(err)
 		}
-		return fmt.Errorf("item %d: %w", i, err)
+	case 0: // PeekKind hides the error; reading reports it
+		_, err := dec.ReadToken()
+		return malformed(err)
+	default:
+		return fmt.Errorf("expected an object, got %s", kindOf(kind))
 	}
-	return fmt.Errorf("item %d: %w", i, malformed(err))
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
+		if err != nil {
+			return err
+		}
+		field, fieldName := g.field(name)
+		if field == nil {
+			if err := dec.SkipValue(); err != nil {
+				return malformed(err)
+			}
+			continue
+		}
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return malformed(err)
+		}
+		if err := field.UnmarshalJSON(raw); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) { // named as encoding/json names a struct field
+				te.Struct, te.Field = "grant", fieldName
+			}
+			return err
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // '}'
+		return malformed(err)
+	}
+	return nil
 }
 
-// malformed describes a decoder error. A syntax error names one character
-// at most; a body cut short is io.ErrUnexpectedEOF.
+// field is the member of g that the item's member name fills, or nil for
+// a member the exporter does not count by. Names are matched exactly, as
+// documented (encoding/json/v2 does the same): folding case for every
+// skipped member cost a quarter of the decoding time.
+// The name is returned as a constant, since name's bytes do not outlive
+// the next read.
+func (g *grant) field(name []byte) (json.Unmarshaler, string) {
+	switch string(name) {
+	case "product_id":
+		return &g.ProductID, "product_id"
+	case "type":
+		return &g.Type, "type"
+	case "state":
+		return &g.State, "state"
+	case "expire_time":
+		return &g.ExpireTime, "expire_time"
+	}
+	return nil, ""
+}
+
+// readName reads an object member's name, unquoted. The bytes are valid
+// until the next read from dec.
+func readName(dec *jsontext.Decoder) ([]byte, error) {
+	raw, err := dec.ReadValue()
+	if err != nil {
+		return nil, malformed(err)
+	}
+	name, err := unquote(raw)
+	return name, malformed(err)
+}
+
+// unquote returns the text of the valid JSON string raw: the bytes
+// between the quotes unless it holds escapes.
+func unquote(raw []byte) ([]byte, error) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw[1 : len(raw)-1], nil
+	}
+	return jsontext.AppendUnquote(nil, raw)
+}
+
+// malformed describes a decoder error by its offset and cause, never by
+// the JSON pointer jsontext adds: that names the member being read, and a
+// name is the vendor's text. A body cut short is io.ErrUnexpectedEOF.
 func malformed(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) {
+		cause := se.Err
+		if cause == nil {
+			cause = errors.New("invalid syntax")
+		}
+		return fmt.Errorf("malformed JSON at byte %d: %w", se.ByteOffset, cause)
+	}
 	return fmt.Errorf("malformed JSON: %w", err)
 }
 
-// kindOf names the JSON kind of a token, never its value.
-func kindOf(tok json.Token) string {
-	switch tok.(type) {
-	case json.Delim:
+// kindOf names a JSON kind, never a value.
+func kindOf(kind jsontext.Kind) string {
+	switch kind {
+	case '{':
 		return "an object"
-	case string:
+	case '[':
+		return "an array"
+	case '"':
 		return "a string"
-	case float64, json.Number:
+	case '0':
 		return "a number"
-	case bool:
+	case 't', 'f':
 		return "a boolean"
+	case 'n':
+		return "null"
 	}
 	return "an unknown value"
 }

@@ -329,12 +329,13 @@ func TestFetchFailsOnPagingAnomalies(t *testing.T) {
 		{"size ignored", map[string]string{"1": `{"page":1,"size":20,"total":25,"items":[]}`}, "asked for pages of 10, the vendor answered size 20"},
 		{"no total", map[string]string{"1": `{"page":1,"items":[]}`}, "total is missing"},
 		{"negative total", map[string]string{"1": `{"page":1,"total":-1,"items":[]}`}, "total is missing or not a count"},
+		{"total an object", map[string]string{"1": `{"page":1,"total":{"n":1},"items":[]}`}, "page 1: total: json: cannot unmarshal object"},
 		{"fractional total", map[string]string{"1": `{"page":1,"total":2.5,"items":[]}`}, "total is missing or not a count"},
 		{"absurd total", map[string]string{"1": page(1, 1000000000, 10)}, "needs 100000000 pages of 10, more than the limit of 1000"},
 		{"items not an array", map[string]string{"1": `{"page":1,"total":1,"items":{"product_id":1}}`}, "items: expected an array, got an object"},
 		{"items twice", map[string]string{"1": `{"page":1,"total":1,"items":[],"items":[{}]}`}, "items appears twice"},
 		{"wrong item type", map[string]string{"1": `{"page":1,"total":1,"items":[{"state":[1]}]}`}, "item 0: json: cannot unmarshal array (expected an integer code as a number or a string) into Go struct field grant.state"},
-		{"item not an object", map[string]string{"1": `{"page":1,"total":1,"items":[20210618001]}`}, "item 0: json: cannot unmarshal number into Go value of type vzicloud.grant"},
+		{"item not an object", map[string]string{"1": `{"page":1,"total":1,"items":[20210618001]}`}, "item 0: expected an object, got a number"},
 		{"data after the answer", map[string]string{"1": `{"page":1,"total":0,"items":[]} {}`}, "data after the answer"},
 		{"a JSON array", map[string]string{"1": `[{"page":1}]`}, "cannot unmarshal array"},
 		{"truncated", map[string]string{"1": `{"page":1,"total":2,"items":[{"product_id":1},{"pro`}, "unexpected EOF"},
@@ -641,6 +642,35 @@ func TestTolerantPage(t *testing.T) {
 	assert.Equal(t, 1, snap.Permanent("12"))
 	assert.Equal(t, 1, snap.Expiring("12", now, 1200*24*time.Hour))
 	assert.Zero(t, snap.Expired("12", now), "state 9 is not active")
+}
+
+// The member-by-member reading of a grant: escaped names, a repeated
+// member (the last wins, as with encoding/json), invalid UTF-8 and deep
+// unknown members; and errors that name neither values nor member names,
+// which are the vendor's text.
+func TestDecodeGrantMembers(t *testing.T) {
+	c := newClientFor(t, "http://vendor.invalid", Config{PageSize: 10})
+	decode := func(items string) (*aggregate, error) {
+		body := `{"page":1,"total":1,"items":[` + items + `]}`
+		resp := &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}
+		agg, _, err := c.decodePage(resp, 1, -1, []string{testSecret})
+		return agg, err
+	}
+	agg, err := decode(`{"product\u005fid":"7","state":"1","state":4,"sn":"` + "\xff\xfe" + `","x":{"y":[{"z":null}]},"type":0}`)
+	require.NoError(t, err)
+	assert.Equal(t, map[GrantKey]int{{ProductID: "7", Type: upstream.Code{Value: 0, Valid: true}, State: upstream.Code{Value: 4, Valid: true}}: 1}, agg.grants)
+
+	for items, says := range map[string]string{
+		`{"` + testSecret + `":tru}`:         "item 0: malformed JSON at byte",
+		`{"` + testSecret + `":1,"state"}`:   "item 0: malformed JSON at byte",
+		`{"state":{"` + testSecret + `":1}}`: "item 0: json: cannot unmarshal object (expected an integer code as a number or a string) into Go struct field grant.state",
+		`"` + testSecret + `"`:               "item 0: expected an object, got a string",
+	} {
+		_, err := decode(items)
+		require.Error(t, err, items)
+		assert.Contains(t, err.Error(), says)
+		assert.NotContains(t, err.Error(), testSecret)
+	}
 }
 
 // FuzzDecodePage: a page never panics the decoder, fails only as a decode,
