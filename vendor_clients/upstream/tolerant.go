@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Number is a count or amount: a JSON number or a string holding one.
@@ -78,6 +79,10 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (c *Code) UnmarshalJSON(b []byte) error {
+	if v, ok := plainInteger(b); ok { // what vendors send almost always
+		*c = Code{Value: v, Valid: true}
+		return nil
+	}
 	*c = Code{}
 	kind, text := scalarOf(b)
 	switch kind {
@@ -167,6 +172,18 @@ func (k jsonKind) String() string {
 // encoding/json passes only valid JSON, but direct callers may not.
 func scalarOf(b []byte) (jsonKind, string) {
 	b = bytes.TrimSpace(b)
+	// Fast paths for the common values, which are valid JSON as they are.
+	if text, ok := plainString(b); ok {
+		return kindString, string(text)
+	}
+	if _, ok := plainInteger(b); ok { // unquoted: a quoted one is a plain string
+		return kindNumber, string(b)
+	}
+	return scalarOfAny(b)
+}
+
+// scalarOfAny is scalarOf for any b, trimmed.
+func scalarOfAny(b []byte) (jsonKind, string) {
 	if !json.Valid(b) {
 		return kindInvalid, ""
 	}
@@ -188,6 +205,50 @@ func scalarOf(b []byte) (jsonKind, string) {
 	default:
 		return kindNumber, string(b)
 	}
+}
+
+// plainInteger reads an integer JSON literal with at most 18 digits, so it
+// cannot overflow; or "1" and "01", such an integer in a string with no
+// other characters. Anything else is left to the general reading.
+func plainInteger(b []byte) (int64, bool) {
+	digits := b
+	quoted := len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"'
+	if quoted {
+		digits = b[1 : len(b)-1]
+	}
+	negative := len(digits) > 0 && digits[0] == '-'
+	if negative {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 || (!quoted && digits[0] == '0' && len(digits) > 1) {
+		return 0, false // a bare leading zero is not JSON
+	}
+	var v int64
+	for _, d := range digits {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(d-'0')
+	}
+	if negative {
+		v = -v
+	}
+	return v, true
+}
+
+// plainString returns the text of a JSON string that needs no unquoting:
+// no escapes, no control characters, valid UTF-8.
+func plainString(b []byte) ([]byte, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return nil, false
+	}
+	text := b[1 : len(b)-1]
+	for _, c := range text {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return nil, false
+		}
+	}
+	return text, utf8.Valid(text)
 }
 
 // typeError reports a value of kind got where want was expected, for the

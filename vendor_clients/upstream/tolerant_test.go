@@ -1,11 +1,13 @@
 package upstream
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -469,6 +471,27 @@ func FuzzParseDates(f *testing.F) {
 			require.Equal(t, errLocalTime, err)
 		} else if !lt.IsZero() {
 			require.Equal(t, loc, lt.Location())
+		}
+	})
+}
+
+// FuzzFastPaths: the fast readings of plain strings and integers agree
+// with the general reading of any JSON.
+func FuzzFastPaths(f *testing.F) {
+	for _, s := range []string{`1`, `-12`, `"01"`, `"-"`, `01`, `"a\"b"`, `"\u00e9"`, "\"\xff\"", `" 7"`, `-0`, `1234567890123456789`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		b := bytes.TrimSpace(raw)
+		kind, text := scalarOf(raw)
+		wantKind, wantText := scalarOfAny(b)
+		require.Equal(t, wantKind, kind)
+		require.Equal(t, wantText, text)
+		if v, ok := plainInteger(b); ok {
+			require.Contains(t, []jsonKind{kindNumber, kindString}, wantKind)
+			want, err := strconv.ParseInt(wantText, 10, 64)
+			require.NoError(t, err)
+			require.Equal(t, want, v)
 		}
 	})
 }
