@@ -35,6 +35,9 @@ type account struct {
 	clock    func() time.Time
 	logger   log.Logger
 	cfg      config.Account // to keep the cache across a reload that leaves the account unchanged
+	// closeIdle closes the account's idle upstream connections once a
+	// reload drops it; nil when it has none of its own.
+	closeIdle func()
 
 	// flight holds at most one refresh: concurrent scrapes share it.
 	flight singleflight.Group

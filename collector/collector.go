@@ -149,10 +149,14 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.accounts = next
 	e.mu.Unlock()
 
-	// Series of removed accounts go, so dashboards do not show ghosts.
+	// Series of removed accounts go, so dashboards do not show ghosts; the
+	// connections of replaced ones close rather than wait for a timeout.
 	for _, a := range old {
 		if !slices.ContainsFunc(next, func(n *account) bool { return n.name == a.name && n.vendor == a.vendor }) {
 			e.requests.DeletePartialMatch(prometheus.Labels{"account": a.name})
+		}
+		if a.closeIdle != nil && !slices.Contains(next, a) {
+			a.closeIdle()
 		}
 	}
 	return nil
@@ -177,7 +181,9 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newAccount(ac, fetch, e.opts.Clock, e.opts.Logger), nil
+	a := newAccount(ac, fetch, e.opts.Clock, e.opts.Logger)
+	a.closeIdle = httpClient.CloseIdleConnections
+	return a, nil
 }
 
 // observer counts requests per result; every result starts at zero so that
