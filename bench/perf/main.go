@@ -1,8 +1,9 @@
 // Command perf measures the exporter against the targets of its
 // performance issue and prints one table: warm scrapes against a floor,
 // cold scrapes against the slowest vendor, concurrent scrapes at cache
-// expiry, memory, and the upstream load the cache saves. Everything runs
-// in-process on loopback, against the simulated vendors.
+// expiry, memory, and the upstream load the cache saves. The exporter runs
+// in this process; the simulated vendors in a child, on loopback, so that
+// the memory measured is the exporter's.
 //
 //	go run ./bench/perf
 package main
