@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -39,7 +40,9 @@ func main() {
 	latency := flag.Duration("latency", 300*time.Millisecond, "vendor latency for the cold scrape")
 	warmRuns := flag.Int("warm-runs", 300, "warm scrapes measured")
 	simulators := flag.Bool("simulators", false, "internal: serve the demo simulators for the measuring process")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the cold scrapes to this file")
+	var profiles profiles
+	flag.StringVar(&profiles.cold, "cpuprofile", "", "write a CPU profile of the cold scrapes to this file")
+	flag.StringVar(&profiles.warm, "warm-cpuprofile", "", "write a CPU profile of warm scrapes (exporter only, after the measured ones) to this file")
 	flag.Parse()
 	if *simulators {
 		if err := serveSimulators(os.Stdin, os.Stdout); err != nil {
@@ -48,7 +51,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*perVendor, *latency, *warmRuns, *cpuProfile); err != nil {
+	if err := run(*perVendor, *latency, *warmRuns, profiles); err != nil {
 		fmt.Fprintln(os.Stderr, "perf:", err)
 		os.Exit(1)
 	}
@@ -177,7 +180,28 @@ var vendors = []string{"aiops", "vzicloud", "tingyun", "guoyangyun"}
 
 type row struct{ measure, value, target, verdict string }
 
-func run(perVendor int, latency time.Duration, warmRuns int, cpuProfile string) error {
+// profiles are where to write CPU profiles; "" for none.
+type profiles struct{ cold, warm string }
+
+// profiled runs f, under the CPU profiler when path is not "".
+func profiled(path string, f func()) error {
+	if path == "" {
+		f()
+		return nil
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return errors.Join(err, out.Close())
+	}
+	f()
+	pprof.StopCPUProfile()
+	return out.Close()
+}
+
+func run(perVendor int, latency time.Duration, warmRuns int, profiles profiles) error {
 	sims, err := startSimulators()
 	if err != nil {
 		return err
@@ -209,6 +233,16 @@ func run(perVendor int, latency time.Duration, warmRuns int, cpuProfile string) 
 		warm, base = append(warm, d), append(base, f)
 		allocsWarm += a1 - a0
 		allocsFloor += a2 - a1
+	}
+	if profiles.warm != "" {
+		err := profiled(profiles.warm, func() {
+			for range warmRuns {
+				r.scrape(r.handler)
+			}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	series := strings.Count(scrapeBody(r.handler), "\n") - strings.Count(scrapeBody(r.handler), "\n#")
 	ratio := float64(median(warm)) / float64(median(base))
@@ -244,25 +278,19 @@ func run(perVendor int, latency time.Duration, warmRuns int, cpuProfile string) 
 			slowestAccount = d
 		}
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer func() { _ = f.Close() }()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-	}
 	var cold []time.Duration
 	cpu0 := cpuTime()
-	for range 3 {
-		r.advance(time.Hour) // every cache expired
-		d, _ := r.scrape(r.handler)
-		cold = append(cold, d)
+	err = profiled(profiles.cold, func() {
+		for range 3 {
+			r.advance(time.Hour) // every cache expired
+			d, _ := r.scrape(r.handler)
+			cold = append(cold, d)
+		}
+	})
+	if err != nil {
+		return err
 	}
 	coldCPU := (cpuTime() - cpu0) / 3
-	pprof.StopCPUProfile() // a no-op without -cpuprofile
 	coldRatio := float64(median(cold)) / float64(slowest)
 	rows = append(rows,
 		row{fmt.Sprintf("slowest vendor alone, its %d accounts cold (%s, answering after %s)", perVendor, slowestName, latency), slowest.String(), "", ""},
@@ -313,9 +341,9 @@ func run(perVendor int, latency time.Duration, warmRuns int, cpuProfile string) 
 	perHour := float64(r.upstreamRequests()-before) / float64(r.accounts)
 	rows = append(rows, row{"upstream requests per account-hour, 15s scrapes, cache_ttl 5m", fmt.Sprintf("%.0f", perHour), "vs 240 uncached", check(perHour <= 13)})
 
-	fmt.Printf("%-66s %-22s %-24s %s\n", "measure", "value", "target", "")
+	fmt.Printf("%-80s %-22s %-24s %s\n", "measure", "value", "target", "")
 	for _, x := range rows {
-		fmt.Printf("%-66s %-22s %-24s %s\n", x.measure, x.value, x.target, x.verdict)
+		fmt.Printf("%-80s %-22s %-24s %s\n", x.measure, x.value, x.target, x.verdict)
 	}
 	fmt.Printf("\n%s, %d CPUs, %s\n", runtime.Version(), runtime.NumCPU(), runtime.GOARCH)
 	return nil
