@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // the vendor's signature is HMAC-SHA1
@@ -80,19 +79,9 @@ func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
 // SetGrants replaces the grant list with a copy of gs.
 func (v *VZICloud) SetGrants(gs []VZICloudGrant) {
 	cp := append(make([]VZICloudGrant, 0, len(gs)), gs...)
-	// One buffer for all the records, cut into one slice per grant.
-	var all bytes.Buffer
-	ends := make([]int, len(cp))
-	for i := range cp {
-		record, _ := json.Marshal(&cp[i]) // cannot fail: strings and ints
-		all.Write(record)
-		ends[i] = all.Len()
-	}
 	encoded := make([][]byte, len(cp))
-	start := 0
-	for i, end := range ends {
-		encoded[i] = all.Bytes()[start:end:end]
-		start = end
+	for i := range cp {
+		encoded[i], _ = json.Marshal(&cp[i]) // cannot fail: strings and ints
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -217,11 +217,10 @@ func (c *Client) streamItems(dec *jsontext.Decoder, agg *aggregate) error {
 		if _, err := dec.ReadToken(); err != nil {
 			return malformed(err)
 		}
+	case 0: // PeekKind hides the error; reading reports it
+		_, err := dec.ReadToken()
+		return malformed(err)
 	default:
-		if kind == 0 { // PeekKind hides the error; reading reports it
-			_, err := dec.ReadToken()
-			return malformed(err)
-		}
 		return fmt.Errorf("items: expected an array, got %s", kindOf(kind))
 	}
 	var g grant
