@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -77,6 +78,8 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 var builtin = Settings{
 	CacheTTL:         new(model.Duration(DefaultCacheTTL)),
 	Timeout:          new(model.Duration(DefaultTimeout)),
+	RefreshTimeout:   new(model.Duration(DefaultRefreshTimeout)),
+	MaxSeries:        new(DefaultMaxSeries),
 	MaxStale:         new(model.Duration(DefaultMaxStale)),
 	Timezone:         mustLocation(DefaultTimezone),
 	HTTPClientConfig: &promcfg.DefaultHTTPClientConfig,
@@ -98,6 +101,12 @@ func (s Settings) or(d Settings) Settings {
 	if s.Timeout == nil {
 		s.Timeout = d.Timeout
 	}
+	if s.RefreshTimeout == nil {
+		s.RefreshTimeout = d.RefreshTimeout
+	}
+	if s.MaxSeries == nil {
+		s.MaxSeries = d.MaxSeries
+	}
 	if s.MaxStale == nil {
 		s.MaxStale = d.MaxStale
 	}
@@ -117,7 +126,7 @@ func (st *Settings) check(s *scope, m Settings, dir string) {
 	for _, d := range []struct {
 		key string
 		val *model.Duration
-	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"max_stale", st.MaxStale}} {
+	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"refresh_timeout", st.RefreshTimeout}, {"max_stale", st.MaxStale}} {
 		if d.val != nil && *d.val <= 0 {
 			s.errorf(d.key, "must be greater than 0")
 		}
@@ -131,6 +140,9 @@ func (st *Settings) check(s *scope, m Settings, dir string) {
 			key = "cache_ttl"
 		}
 		s.errorf(key, "max_stale (%s) must be at least cache_ttl (%s)", stale, ttl)
+	}
+	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
+		s.errorf("max_series", "must be greater than 0")
 	}
 }
 
@@ -186,8 +198,11 @@ func (a *Account) check(s *scope, defaults Settings, dir string) {
 	a.Effective = Effective{
 		CacheTTL:         time.Duration(*m.CacheTTL),
 		Timeout:          time.Duration(*m.Timeout),
+		RefreshTimeout:   time.Duration(*m.RefreshTimeout),
+		MaxSeries:        *m.MaxSeries,
 		MaxStale:         time.Duration(*m.MaxStale),
 		Location:         m.Timezone.Location,
+		Labels:           mergeLabels(defaults.Labels, a.Labels),
 		HTTPClientConfig: *m.HTTPClientConfig,
 	}
 	if len(blocks) == 1 {
@@ -204,6 +219,17 @@ func (a *Account) check(s *scope, defaults Settings, dir string) {
 		}
 		a.Effective.BaseURL = u
 	}
+}
+
+// mergeLabels returns the defaults' labels with the account's over them.
+func mergeLabels(defaults, account map[string]string) map[string]string {
+	if len(defaults)+len(account) == 0 {
+		return nil
+	}
+	merged := make(map[string]string, len(defaults)+len(account))
+	maps.Copy(merged, defaults)
+	maps.Copy(merged, account)
+	return merged
 }
 
 // parseBaseURL accepts a scheme, a host and an optional path prefix, to

@@ -23,10 +23,15 @@ const (
 const (
 	DefaultCacheTTL         = 5 * time.Minute
 	DefaultTimeout          = 15 * time.Second
+	DefaultRefreshTimeout   = 2 * time.Minute
+	DefaultMaxSeries        = 100000
 	DefaultMaxStale         = time.Hour
 	DefaultTimezone         = "Asia/Shanghai"
 	DefaultVZICloudPageSize = 1000
 	MaxVZICloudPageSize     = 10000
+
+	DefaultMaxConcurrency    = 4
+	DefaultRequestsPerSecond = 10
 )
 
 // DefaultExpiryWindows is used when a vzicloud block sets no expiry_windows.
@@ -42,17 +47,51 @@ var DefaultBaseURLs = map[string]string{
 
 // Config is the whole file.
 type Config struct {
-	Defaults Settings  `yaml:"defaults"`
-	Accounts []Account `yaml:"accounts"`
+	Defaults Settings         `yaml:"defaults"`
+	Limits   map[string]Limit `yaml:"limits"`
+	Accounts []Account        `yaml:"accounts"`
+}
+
+// Limit is the request budget of one vendor, per API host, shared by all
+// its accounts. A nil field is unset.
+type Limit struct {
+	MaxConcurrency    *int     `yaml:"max_concurrency"`
+	RequestsPerSecond *float64 `yaml:"requests_per_second"`
+}
+
+// EffectiveLimit is a vendor's Limit with defaults applied; a
+// RequestsPerSecond of 0 means no rate limit.
+type EffectiveLimit struct {
+	MaxConcurrency    int
+	RequestsPerSecond float64
+}
+
+// LimitFor returns the budget of the vendor's hosts.
+func (c *Config) LimitFor(vendor string) EffectiveLimit {
+	l := EffectiveLimit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}
+	if set, ok := c.Limits[vendor]; ok {
+		if set.MaxConcurrency != nil {
+			l.MaxConcurrency = *set.MaxConcurrency
+		}
+		if set.RequestsPerSecond != nil {
+			l.RequestsPerSecond = *set.RequestsPerSecond
+		}
+	}
+	return l
 }
 
 // Settings may be given in `defaults` and overridden per account. A nil
 // field is unset.
 type Settings struct {
-	CacheTTL *model.Duration `yaml:"cache_ttl"`
-	Timeout  *model.Duration `yaml:"timeout"`
-	MaxStale *model.Duration `yaml:"max_stale"`
-	Timezone *Location       `yaml:"timezone"`
+	CacheTTL       *model.Duration `yaml:"cache_ttl"`
+	Timeout        *model.Duration `yaml:"timeout"`
+	RefreshTimeout *model.Duration `yaml:"refresh_timeout"`
+	MaxSeries      *int            `yaml:"max_series"`
+	MaxStale       *model.Duration `yaml:"max_stale"`
+	Timezone       *Location       `yaml:"timezone"`
+	// Static labels added to every vendor series of the account; an
+	// account's labels are merged over those of `defaults`.
+	Labels map[string]string `yaml:"labels"`
 	// Proxy and TLS settings for upstream requests, in the standard
 	// Prometheus HTTP client format. Authentication keys are refused: each
 	// vendor authenticates its own way.
@@ -83,8 +122,11 @@ type Effective struct {
 	BaseURL          *url.URL
 	CacheTTL         time.Duration
 	Timeout          time.Duration
+	RefreshTimeout   time.Duration
+	MaxSeries        int
 	MaxStale         time.Duration
 	Location         *time.Location
+	Labels           map[string]string // defaults' labels with the account's over them; nil when none
 	HTTPClientConfig promcfg.HTTPClientConfig
 }
 
