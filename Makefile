@@ -13,9 +13,9 @@ LDFLAGS    := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revis
               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
               -X $(VERSION_PKG).BuildUser=quota_exporter
 
-.PHONY: test fmt-check vet lint race build fuzz soak bench
+.PHONY: test fmt-check vet lint race deploy-test build fuzz soak bench
 
-test: fmt-check vet lint race
+test: fmt-check vet lint race deploy-test
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -35,6 +35,11 @@ lint: $(GOLANGCI_LINT)
 # Unit, integration and end-to-end tests, under the race detector.
 race:
 	$(GO) test -race -count=1 ./...
+
+# The deploy artifacts checked against the real API types, in their own
+# module (deploy/go.mod) so that the exporter's go.mod stays lean.
+deploy-test:
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # A static binary with version information; the Dockerfile builds with this.
 OUT ?= quota_exporter

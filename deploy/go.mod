@@ -1,0 +1,5 @@
+// The deploy artifacts' validation: the Kubernetes, Prometheus Operator,
+// Helm and Grafana types it decodes into stay out of the exporter's go.mod.
+module github.com/quotaexporter/quota_exporter/deploy
+
+go 1.26.8
