@@ -194,9 +194,9 @@ func (e *Exporter) observer(name, vendorName string) upstream.Observer {
 		counters[r] = e.requests.WithLabelValues(name, vendorName, string(r))
 	}
 	latency := e.latency.WithLabelValues(vendorName)
-	return func(r upstream.Result, elapsed time.Duration) {
-		counters[r].Inc()
-		latency.Observe(elapsed.Seconds())
+	return func(r upstream.Request) {
+		counters[r.Result].Inc()
+		latency.Observe(r.Elapsed.Seconds())
 	}
 }
 

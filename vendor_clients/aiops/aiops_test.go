@@ -51,10 +51,10 @@ type recorder struct {
 	results []upstream.Result
 }
 
-func (r *recorder) observe(res upstream.Result, _ time.Duration) {
+func (r *recorder) observe(req upstream.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.results = append(r.results, res)
+	r.results = append(r.results, req.Result)
 }
 
 func (r *recorder) get() []upstream.Result {

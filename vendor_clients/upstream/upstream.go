@@ -30,12 +30,13 @@ const (
 	ResultAPIError     Result = "api_error"     // the vendor's error envelope, other codes
 	ResultDecodeError  Result = "decode_error"  // the body is not the documented shape
 	ResultTooLarge     Result = "too_large"     // the body exceeds the size limit
+	ResultSecretError  Result = "secret_error"  // the account's *_file secret could not be read; no request was sent
 )
 
 // Results lists every Result, so metrics can be initialized to zero.
 var Results = []Result{
 	ResultSuccess, ResultTimeout, ResultNetworkError, ResultHTTPError, ResultAuthError,
-	ResultRateLimited, ResultAPIError, ResultDecodeError, ResultTooLarge,
+	ResultRateLimited, ResultAPIError, ResultDecodeError, ResultTooLarge, ResultSecretError,
 }
 
 // DefaultMaxBodyBytes bounds a response body when the client sets no limit.
@@ -101,8 +102,19 @@ func RedactURL(u *url.URL) string {
 	return r.String()
 }
 
-// Observer is told the outcome and duration of every request.
-type Observer func(result Result, elapsed time.Duration)
+// Request is what an Observer learns of one request: nothing in it is a
+// secret (the URL is redacted).
+type Request struct {
+	Method     string
+	URL        string // RedactURL of the request's URL
+	StatusCode int    // 0 when no answer arrived
+	Result     Result
+	Elapsed    time.Duration
+	Err        error // nil on success; safe to log
+}
+
+// Observer is told the outcome of every request.
+type Observer func(Request)
 
 // Client sends requests for one vendor account.
 type Client struct {
@@ -131,14 +143,20 @@ func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) e
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	op := req.Method + " " + RedactURL(req.URL)
+	redacted := RedactURL(req.URL)
 	start := time.Now()
 	err := c.do(ctx, req, decode)
 	if err != nil && err.Op == "" {
-		err.Op = op
+		err.Op = req.Method + " " + redacted
 	}
 	if c.Observe != nil {
-		c.Observe(ResultOf(errOrNil(err)), time.Since(start))
+		r := Request{Method: req.Method, URL: redacted, Result: ResultSuccess, Elapsed: time.Since(start)}
+		if err != nil {
+			r.StatusCode, r.Result, r.Err = err.StatusCode, err.Result, err
+		} else {
+			r.StatusCode = http.StatusOK
+		}
+		c.Observe(r)
 	}
 	return errOrNil(err)
 }
