@@ -70,8 +70,12 @@ type Options struct {
 	Clock     func() time.Time // time.Now when nil; tests inject a fake clock
 	UserAgent string
 	// Registerer receives the exporter's long-lived metrics (upstream request
-	// counters and latencies).
+	// counters and latencies, the number of accounts).
 	Registerer prometheus.Registerer
+	// Owns says whether this replica owns an account (see package cluster);
+	// nil owns every account. Accounts of other replicas are neither built
+	// nor refreshed.
+	Owns func(account string) bool
 	// newHTTPClient is replaced in tests; nil means the Prometheus HTTP client config.
 	newHTTPClient func(promcfg.HTTPClientConfig) (*http.Client, error)
 }
@@ -94,6 +98,9 @@ func New(opts Options) *Exporter {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	if opts.Owns == nil {
+		opts.Owns = func(string) bool { return true }
+	}
 	if opts.newHTTPClient == nil {
 		opts.newHTTPClient = func(c promcfg.HTTPClientConfig) (*http.Client, error) {
 			return promcfg.NewClientFromConfig(c, namespace)
@@ -114,14 +121,24 @@ func New(opts Options) *Exporter {
 		}, []string{"vendor"}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(e.requests, e.latency)
+		opts.Registerer.MustRegister(e.requests, e.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace,
+			Name:      "accounts",
+			Help:      "Configured accounts this replica owns, refreshes and serves (all of them unless --cluster.shards is over 1).",
+		}, e.ownedAccounts))
 	}
 	return e
 }
 
-// Apply replaces the configured accounts. An account whose configuration is
-// unchanged keeps its cache, so a reload does not cause a burst of upstream
-// calls. On error nothing changes.
+func (e *Exporter) ownedAccounts() float64 {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return float64(len(e.accounts))
+}
+
+// Apply replaces the configured accounts, keeping only those this replica
+// owns. An account whose configuration is unchanged keeps its cache, so a
+// reload does not cause a burst of upstream calls. On error nothing changes.
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.RLock()
 	old := e.accounts
@@ -130,6 +147,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	var errs []error
 	next := make([]*account, 0, len(cfg.Accounts))
 	for _, ac := range cfg.Accounts {
+		if !e.opts.Owns(ac.Name) {
+			continue
+		}
 		if i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name }); i >= 0 && sameAccount(old[i].cfg, ac) {
 			next = append(next, old[i])
 			continue
