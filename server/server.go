@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/quotaexporter/quota_exporter/cluster"
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	TelemetryPath string
 	Landing       web.LandingConfig
 	Clock         func() time.Time // time.Now when nil
+	// Cluster is this replica's shard (zero value: unsharded); the
+	// Exporter must own the same accounts.
+	Cluster cluster.Shards
 }
 
 // Server serves /metrics, /probe, health, readiness, reload and the landing page.
@@ -52,12 +56,16 @@ type Server struct {
 	reloadTime  prometheus.Gauge
 	handlerOpts promhttp.HandlerOpts
 	landingPage http.Handler
+	fleet       atomic.Pointer[fleet] // every account of the config in force
 }
 
 // New builds the server; call Reload to load the first configuration.
 func New(opts Options) (*Server, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
+	}
+	if opts.Cluster.Count() == 0 {
+		opts.Cluster = cluster.Unsharded
 	}
 	landing, err := web.NewLandingPage(opts.Landing)
 	if err != nil {
@@ -111,7 +119,11 @@ func (s *Server) reload() error {
 	if err != nil {
 		return err
 	}
-	return s.opts.Exporter.Apply(cfg)
+	if err := s.opts.Exporter.Apply(cfg); err != nil {
+		return err
+	}
+	s.fleet.Store(newFleet(cfg, s.opts.Cluster))
+	return nil
 }
 
 // Handler routes every endpoint of the contract.
@@ -119,6 +131,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(s.opts.TelemetryPath, s.serveMetrics)
 	mux.HandleFunc("/probe", s.serveProbe)
+	mux.HandleFunc("/sd", s.serveSD)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
@@ -147,6 +160,9 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.opts.Exporter.Has(name) {
+		if s.redirectProbe(w, name) {
+			return
+		}
 		// The name is not echoed: it is the caller's input, and a 400 is enough.
 		http.Error(w, "unknown account: give the name of a configured account", http.StatusBadRequest)
 		return

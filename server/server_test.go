@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/quotaexporter/quota_exporter/cluster"
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
@@ -48,6 +49,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, accounts ...string) *fixture {
 	t.Helper()
+	return newShardFixture(t, cluster.Unsharded, accounts...)
+}
+
+// newShardFixture is newFixture for one replica of a sharded fleet.
+func newShardFixture(t *testing.T, shards cluster.Shards, accounts ...string) *fixture {
+	t.Helper()
 	f := &fixture{sims: map[string]*simulator.AIOps{}, urls: map[string]string{}, logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
 	for _, name := range accounts {
 		sim := simulator.NewAIOps(testEmail, testToken)
@@ -58,7 +65,7 @@ func newFixture(t *testing.T, accounts ...string) *fixture {
 	}
 	f.setConfig(f.configFor(accounts...))
 	logger := log.NewLogfmtLogger(f.logs)
-	exp := collector.New(collector.Options{Logger: logger, Registerer: f.reg})
+	exp := collector.New(collector.Options{Logger: logger, Registerer: f.reg, Owns: shards.Owns})
 	var err error
 	f.srv, err = New(Options{
 		Logger: logger,
@@ -71,6 +78,7 @@ func newFixture(t *testing.T, accounts ...string) *fixture {
 		Registry:      f.reg,
 		TelemetryPath: "/metrics",
 		Landing:       web.LandingConfig{Name: "Quota Exporter", Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}}},
+		Cluster:       shards,
 	})
 	require.NoError(t, err)
 	f.http = httptest.NewServer(f.srv.Handler())
