@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/quotaexporter/quota_exporter/cluster"
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/logging"
@@ -56,6 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
 		logFormat     = app.Flag("log.format", "Output format of log messages.").Default("logfmt").Enum(logging.Formats...)
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
+
+		clusterShards   = app.Flag("cluster.shards", "Number of exporter replicas sharing the accounts; each account belongs to one of them.").Default("1").Int()
+		clusterShard    = app.Flag("cluster.shard", "This replica's index, 0 <= shard < --cluster.shards (a StatefulSet passes its pod index).").Default("0").Int()
+		clusterTemplate = app.Flag("cluster.address-template", "Where shard i is reached, %d standing for i, e.g. quota-exporter-%d.quota-exporter.monitoring.svc:9896; used by /sd.").PlaceHolder("TEMPLATE").String()
 	)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
@@ -68,6 +73,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	shards, err := cluster.New(*clusterShards, *clusterShard, *clusterTemplate)
+	if err != nil {
+		_ = level.Error(logger).Log("msg", "invalid cluster flags", "err", err)
+		return 1
+	}
+	if shards.Count() > 1 && *clusterTemplate == "" {
+		level.Warn(logger).Log("msg", "sharded without --cluster.address-template: /sd points every account at the address it was asked on, so other shards' accounts answer 421 there")
 	}
 
 	load := func() (*config.Config, error) { return config.Load(*configFile) }
@@ -88,10 +101,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	reg.MustRegister(shards.Collectors()...)
 	exporter := collector.New(collector.Options{
 		Logger:     logger,
 		UserAgent:  version.ComponentUserAgent(exporterName),
 		Registerer: reg,
+		Owns:       shards.Owns,
 	})
 
 	if *configCheck {
@@ -105,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Registry:      reg,
 		TelemetryPath: *telemetryPath,
 		Landing:       landingConfig(*telemetryPath),
+		Cluster:       shards,
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "setting up the server failed", "err", err)
@@ -179,6 +195,7 @@ func landingConfig(telemetryPath string) web.LandingConfig {
 		Links: []web.LandingLinks{
 			{Address: telemetryPath, Text: "Metrics", Description: "All configured accounts and the exporter's own metrics"},
 			{Address: "/probe", Text: "Probe", Description: "One account's metrics: /probe?account=NAME"},
+			{Address: "/sd", Text: "Service discovery", Description: "Every account as Prometheus http_sd targets"},
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness"},
 		},
