@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -93,33 +94,31 @@ func TestFleet(t *testing.T) {
 		assert.Contains(t, body, fmt.Sprintf("belongs to shard %d of 3, served at %s;", owner, three.address(owner)))
 	})
 
-	// scrapeFleet starts a scraper whose one job finds the accounts through
-	// one replica's /sd, as deploy/prometheus.yml does. vmagent takes the
-	// /sd refresh interval from a flag, Prometheus from sdOptions.
-	scrapeFleet := func(t *testing.T, ready, scraper, configFlag, sdOptions string, args ...string) {
+	// scrapeFleet starts a scraper with the jobs of deploy/prometheus.yml,
+	// pointed at one replica's /sd, at short intervals. vmagent takes the
+	// /sd refresh interval from a flag, Prometheus from its config.
+	scrapeFleet := func(t *testing.T, ready, scraper, configFlag string, sdOptions map[string]any, jobs []string, args ...string) {
 		t.Helper()
-		job := fmt.Sprintf(`
-scrape_configs:
-  - job_name: quota_exporter_fleet
-    metrics_path: /probe
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    http_sd_configs:
-      - {url: %q%s}
-    relabel_configs:
-      - source_labels: [__meta_quota_exporter_account]
-        target_label: instance
-`, three.members[1]+"/sd", sdOptions)
-		path := filepath.Join(dir, filepath.Base(ready)+".yml")
-		require.NoError(t, os.WriteFile(path, []byte(job), 0o600))
+		path := filepath.Join(dir, filepath.Base(scraper)+".yml")
+		require.NoError(t, os.WriteFile(path, exampleJobs(t, jobs, three.members[1]+"/sd", sdOptions), 0o600))
 		startProcess(t, ready, scraper, append(args, configFlag+"="+path)...)
 	}
 
 	t.Run("Prometheus discovers every account through /sd and scrapes each once", func(t *testing.T) {
 		addr := freeAddress(t)
-		scrapeFleet(t, "http://"+addr+"/-/ready", prometheus, "--config.file", ", refresh_interval: 1s",
+		promURL := "http://" + addr
+		scrapeFleet(t, promURL+"/-/ready", prometheus, "--config.file", map[string]any{"refresh_interval": "1s"},
+			[]string{"quota_exporter_fleet", "quota_exporter_replicas"},
 			"--web.listen-address="+addr, "--storage.tsdb.path="+filepath.Join(dir, "prometheus"))
-		requireEveryAccountOnce(t, "http://"+addr, accounts)
+		requireEveryAccountOnce(t, promURL, accounts)
+
+		// The replicas job: each replica once, its own metrics only.
+		require.Eventually(t, func() bool {
+			return len(promQuery(t, promURL, `quota_exporter_cluster_shards{job="quota_exporter_replicas"} == 3`)) == 3
+		}, 20*time.Second, 250*time.Millisecond, "every replica is scraped for its own metrics")
+		assert.Equal(t, map[string]int{"quota_exporter_fleet": len(accounts), "quota_exporter_replicas": 3}, activeTargets(t, promURL))
+		assert.Empty(t, promQuery(t, promURL, `{job="quota_exporter_replicas", account!="", __name__!="quota_exporter_upstream_requests_total"}`),
+			"no account's series comes from the replicas job: the fleet job has them")
 	})
 
 	t.Run("two vmagent members in cluster mode scrape each account once", func(t *testing.T) {
@@ -128,7 +127,7 @@ scrape_configs:
 			"-httpListenAddr="+vmAddr, "-storageDataPath="+filepath.Join(dir, "vm"), "-search.latencyOffset=0s", "-search.disableCache")
 		for member := range 2 {
 			addr := freeAddress(t)
-			scrapeFleet(t, "http://"+addr+"/health", vmagent, "-promscrape.config", "", "-httpListenAddr="+addr, "-remoteWrite.url=http://"+vmAddr+"/api/v1/write",
+			scrapeFleet(t, "http://"+addr+"/health", vmagent, "-promscrape.config", nil, []string{"quota_exporter_fleet"}, "-httpListenAddr="+addr, "-remoteWrite.url=http://"+vmAddr+"/api/v1/write",
 				"-remoteWrite.tmpDataPath="+filepath.Join(dir, fmt.Sprintf("vmagent-%d", member)), "-remoteWrite.flushInterval=200ms",
 				"-remoteWrite.label=member="+strconv.Itoa(member), "-promscrape.httpSDCheckInterval=1s",
 				"-promscrape.cluster.membersCount=2", "-promscrape.cluster.memberNum="+strconv.Itoa(member))
@@ -158,6 +157,53 @@ scrape_configs:
 		assert.NotZero(t, moved, "the new shard takes some accounts")
 		assert.Less(t, moved, len(accounts)/2, "about a quarter of the accounts move, not most")
 	})
+}
+
+// exampleJobs are the named jobs of deploy/prometheus.yml as a scraper
+// config, finding the accounts at sdURL, scraping every second.
+func exampleJobs(t *testing.T, names []string, sdURL string, sdOptions map[string]any) []byte {
+	t.Helper()
+	data, err := os.ReadFile("deploy/prometheus.yml")
+	require.NoError(t, err)
+	var example struct {
+		ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
+	}
+	require.NoError(t, yaml.Unmarshal(data, &example))
+	var jobs []map[string]any
+	for _, job := range example.ScrapeConfigs {
+		if !slices.Contains(names, job["job_name"].(string)) {
+			continue
+		}
+		job["scrape_interval"], job["scrape_timeout"] = "1s", "1s"
+		sd := map[string]any{"url": sdURL}
+		maps.Copy(sd, sdOptions)
+		job["http_sd_configs"] = []any{sd}
+		jobs = append(jobs, job)
+	}
+	require.Len(t, jobs, len(names), "deploy/prometheus.yml has the jobs %v", names)
+	out, err := yaml.Marshal(map[string]any{"scrape_configs": jobs})
+	require.NoError(t, err)
+	return out
+}
+
+// activeTargets counts Prometheus' targets by job.
+func activeTargets(t *testing.T, promURL string) map[string]int {
+	t.Helper()
+	code, body := get(promURL + "/api/v1/targets?state=active")
+	require.Equal(t, http.StatusOK, code, body)
+	var answer struct {
+		Data struct {
+			ActiveTargets []struct {
+				ScrapePool string `json:"scrapePool"`
+			} `json:"activeTargets"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &answer))
+	counts := map[string]int{}
+	for _, target := range answer.Data.ActiveTargets {
+		counts[target.ScrapePool]++
+	}
+	return counts
 }
 
 // writeFleetConfig writes the demo's accounts, each copied under several
