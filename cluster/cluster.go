@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Shards is one replica's place in the fleet. The zero value is not valid;
-// use New.
+// Shards is one replica's place in the fleet. The zero value counts no
+// shards; use New or Unsharded.
 type Shards struct {
 	count, index    int
 	addressTemplate string
