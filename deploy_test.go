@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +21,7 @@ func TestDeployArtifactsPassTheirTools(t *testing.T) {
 		args []string
 	}{
 		{"promtool", []string{"check", "rules", "deploy/alerts.yml"}},
-		{"promtool", []string{"test", "rules", "deploy/alerts_test.yml"}},
+		{"promtool", []string{"test", "rules", "deploy/alerts_test.yml", "deploy/alerts_outage_test.yml"}},
 		{"promtool", []string{"check", "config", "deploy/prometheus.yml"}},
 		{"amtool", []string{"check-config", "deploy/alertmanager.yml"}},
 	} {
@@ -28,6 +30,47 @@ func TestDeployArtifactsPassTheirTools(t *testing.T) {
 			assert.NoError(t, err, "%s", out)
 		})
 	}
+}
+
+// runbookBase is where every alert's runbook_url points, as the rules file's
+// header says.
+const runbookBase = "https://github.com/quotaexporter/quota_exporter/blob/main/docs/runbooks.md"
+
+// contractAlerts are the alert names the contract fixes.
+var contractAlerts = []string{
+	"QuotaLicenseExpiringSoon", "QuotaLicenseExpired", "QuotaNotificationQuotaLow",
+	"QuotaNotificationQuotaExhausted", "QuotaNotificationQuotaDepleting", "QuotaGrantsExpiringSoon",
+	"QuotaGrantsExpired", "QuotaSMSBalanceLow", "QuotaSMSBalanceDepleting",
+	"QuotaSMSAccountNotNormal", "QuotaSMSProductNotNormal", "QuotaUpstreamRefreshFailing",
+	"QuotaDataStale", "QuotaExporterDown",
+}
+
+// Every alert of the contract is there, with a severity, a summary, a
+// description and a runbook_url that points at its own section of
+// docs/runbooks.md.
+func TestEveryAlertHasItsRunbook(t *testing.T) {
+	rulesFile, err := os.ReadFile("deploy/alerts.yml")
+	require.NoError(t, err)
+	assert.Contains(t, string(rulesFile), "#   "+runbookBase+"\n", "the header names the runbook base URL")
+	runbooks, err := os.ReadFile("docs/runbooks.md")
+	require.NoError(t, err)
+	headings := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^## (\S+)$`).FindAllStringSubmatch(string(runbooks), -1) {
+		headings[m[1]] = true
+	}
+	seen := map[string]bool{}
+	for _, r := range alertRules(t) {
+		if r.Alert == "" {
+			continue // a recording rule
+		}
+		seen[r.Alert] = true
+		assert.Contains(t, []string{"warning", "critical"}, r.Labels["severity"], r.Alert)
+		assert.NotEmpty(t, r.Annotations["summary"], r.Alert)
+		assert.NotEmpty(t, r.Annotations["description"], r.Alert)
+		assert.Equal(t, runbookBase+"#"+strings.ToLower(r.Alert), r.Annotations["runbook_url"], r.Alert)
+		assert.True(t, headings[r.Alert], "docs/runbooks.md has a section ## %s", r.Alert)
+	}
+	assert.ElementsMatch(t, contractAlerts, slices.Sorted(maps.Keys(seen)))
 }
 
 // selector finds the metric names a PromQL expression selects.

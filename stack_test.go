@@ -113,8 +113,10 @@ type dashboardPanel struct {
 
 // alertRule is a rule of deploy/alerts.yml.
 type alertRule struct {
-	Alert string `yaml:"alert"`
-	For   string `yaml:"for"`
+	Alert       string            `yaml:"alert"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
 }
 
 func alertRules(t *testing.T) []alertRule {

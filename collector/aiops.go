@@ -15,7 +15,7 @@ var (
 	aiopsQuotaUsed = vendorDesc("aiops_license_quota_used",
 		"Notifications of the channel used in the current quota period, from the vendor's license list.",
 		"license_id", "channel")
-	aiopsQuotaTotal = vendorDesc("aiops_license_quota_total",
+	aiopsQuotaTotal = vendorDesc("aiops_license_quota_limit",
 		"Notifications of the channel allowed per quota period, from the vendor's license list.",
 		"license_id", "channel")
 	aiopsExpiry = vendorDesc("aiops_license_expiry_timestamp_seconds",

@@ -3,3 +3,5 @@
 module github.com/quotaexporter/quota_exporter/deploy
 
 go 1.26.8
+
+require github.com/grafana/grafana-foundation-sdk/go v0.0.22
