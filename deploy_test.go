@@ -91,6 +91,9 @@ func TestDashboardIsImportable(t *testing.T) {
 			List []struct {
 				Name, Type string
 				Query      any `json:"query"`
+				Current    struct {
+					Value any `json:"value"`
+				} `json:"current"`
 			} `json:"list"`
 		} `json:"templating"`
 		Panels []json.RawMessage `json:"panels"`
@@ -104,8 +107,12 @@ func TestDashboardIsImportable(t *testing.T) {
 	for _, v := range d.Templating.List {
 		vars[v.Name] = v.Type
 	}
-	assert.Equal(t, map[string]string{"datasource": "datasource", "vendor": "query", "account": "query"}, vars)
-	assert.NotContains(t, string(data), "${DS_PROMETHEUS}", "panels use the datasource variable, so provisioning works too")
+	assert.Equal(t, map[string]string{"datasource": "datasource", "job": "query", "instance": "query", "vendor": "query", "account": "query"}, vars)
+	// The import form's data source becomes the datasource variable's
+	// default; panels use the variable, so provisioning the file as is works
+	// too (the variable then falls back to the default Prometheus).
+	assert.Equal(t, 2, strings.Count(string(data), `"${DS_PROMETHEUS}"`), "the input is used only as the datasource variable's text and value")
+	assert.Equal(t, "${DS_PROMETHEUS}", d.Templating.List[0].Current.Value)
 
 	documented := map[string]bool{"quota_exporter_upstream_request_duration_seconds_bucket": true}
 	for _, name := range readmeMetricNames(t) {

@@ -83,6 +83,7 @@ func dashboardQueries(t *testing.T) map[string]string {
 	}
 	require.NoError(t, json.Unmarshal(data, &dashboard))
 	vars := strings.NewReplacer(
+		"$job", "quota_exporter", "$instance", ".*",
 		"$account", ".*", "${account}", ".*", "$vendor", ".*", "${vendor}", ".*",
 		"$__rate_interval", "1m", "$__interval", "1m", "$__range", "1h",
 	)
