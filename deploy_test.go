@@ -45,9 +45,9 @@ var contractAlerts = []string{
 	"QuotaDataStale", "QuotaExporterDown",
 }
 
-// Every alert of the contract is there, with a severity, a summary, a
-// description and a runbook_url that points at its own section of
-// docs/runbooks.md.
+// Every alert of the contract is there, and every alert has a severity, a
+// summary, a description and a runbook_url that points at its own section
+// of docs/runbooks.md.
 func TestEveryAlertHasItsRunbook(t *testing.T) {
 	rulesFile, err := os.ReadFile("deploy/alerts.yml")
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func TestEveryAlertHasItsRunbook(t *testing.T) {
 		assert.Equal(t, runbookBase+"#"+strings.ToLower(r.Alert), r.Annotations["runbook_url"], r.Alert)
 		assert.True(t, headings[r.Alert], "docs/runbooks.md has a section ## %s", r.Alert)
 	}
-	assert.ElementsMatch(t, contractAlerts, slices.Sorted(maps.Keys(seen)))
+	assert.Subset(t, slices.Sorted(maps.Keys(seen)), contractAlerts, "every alert of the contract is there")
 }
 
 // selector finds the metric names a PromQL expression selects.

@@ -23,6 +23,12 @@ const dashboardFile = "../grafana-dashboard.json"
 // schemaVersion, which is what an export's __requires names.
 var grafanaForSchema = map[uint16]string{39: "10.4.0"}
 
+// classicDashboard is the dashboard JSON model that Grafana's import and
+// file provisioning read, the format of grafana-dashboard.json. The SDK
+// marks it deprecated in favor of dashboardv2, the schema of Grafana 12's
+// dashboard resources, which is a different format.
+type classicDashboard = dashboard.Dashboard //nolint:staticcheck // see above
+
 func init() {
 	// Decode each panel's options and targets into its plugin's own types.
 	plugins.RegisterDefaultPlugins()
@@ -67,7 +73,7 @@ func readDashboard(t *testing.T) (exportEnvelope, []byte) {
 // requires (as Grafana itself writes them when it saves a dashboard).
 func TestDashboardDecodesStrictly(t *testing.T) {
 	_, body := readDashboard(t)
-	var d dashboard.Dashboard
+	var d classicDashboard
 	require.NoError(t, decodeStrictly(&d, body))
 
 	// Field config is typed by the SDK but decoded leniently by the
@@ -85,7 +91,7 @@ func TestDashboardDecodesStrictly(t *testing.T) {
 	m["panels"].([]any)[1].(map[string]any)["options"].(map[string]any)["colourMode"] = "value"
 	bad, err := json.Marshal(m)
 	require.NoError(t, err)
-	assert.ErrorContains(t, decodeStrictly(new(dashboard.Dashboard), bad), "colourMode", "an unknown option is an error")
+	assert.ErrorContains(t, decodeStrictly(new(classicDashboard), bad), "colourMode", "an unknown option is an error")
 }
 
 // The export envelope agrees with the dashboard: its one data source input
@@ -93,7 +99,7 @@ func TestDashboardDecodesStrictly(t *testing.T) {
 // release of the schemaVersion and every panel type used.
 func TestDashboardExportEnvelope(t *testing.T) {
 	env, body := readDashboard(t)
-	var d dashboard.Dashboard
+	var d classicDashboard
 	require.NoError(t, decodeStrictly(&d, body))
 
 	require.Len(t, env.Inputs, 1)
@@ -134,7 +140,7 @@ func TestDashboardExportEnvelope(t *testing.T) {
 // exporters never count an account twice.
 func TestDashboardQueriesUseTheVariables(t *testing.T) {
 	_, body := readDashboard(t)
-	var d dashboard.Dashboard
+	var d classicDashboard
 	require.NoError(t, decodeStrictly(&d, body))
 	var vars []string
 	for _, v := range d.Templating.List {
