@@ -83,7 +83,7 @@ func dashboardQueries(t *testing.T) map[string]string {
 	}
 	require.NoError(t, json.Unmarshal(data, &dashboard))
 	vars := strings.NewReplacer(
-		"$job", "quota_exporter", "$instance", ".*",
+		"$job", stackJob, "$instance", ".*",
 		"$account", ".*", "${account}", ".*", "$vendor", ".*", "${vendor}", ".*",
 		"$__rate_interval", "1m", "$__interval", "1m", "$__range", "1h",
 	)
@@ -112,8 +112,13 @@ type dashboardPanel struct {
 	Panels []dashboardPanel `json:"panels"`
 }
 
+// stackJob is the stack's scrape job, not named quota_exporter: neither the
+// rules nor the dashboard may depend on the job's name.
+const stackJob = "qe-demo"
+
 // alertRule is a rule of deploy/alerts.yml.
 type alertRule struct {
+	Record      string            `yaml:"record"`
 	Alert       string            `yaml:"alert"`
 	For         string            `yaml:"for"`
 	Labels      map[string]string `yaml:"labels"`
@@ -157,10 +162,10 @@ rule_files: [%q]
 alerting:
   alertmanagers: [{static_configs: [{targets: [%q]}]}]
 scrape_configs:
-  - job_name: quota_exporter
+  - job_name: %s
     scrape_timeout: 1s
     static_configs: [{targets: [%q]}]
-`, rules, amAddr, strings.TrimPrefix(exporter.url, "http://")), 0o600))
+`, rules, amAddr, stackJob, strings.TrimPrefix(exporter.url, "http://")), 0o600))
 	promAddr := freeAddress(t)
 	promURL := "http://" + promAddr
 	startProcess(t, promURL+"/-/ready", prometheus,
@@ -168,7 +173,7 @@ scrape_configs:
 		"--web.listen-address="+promAddr)
 
 	require.Eventually(t, func() bool {
-		up := promQuery(t, promURL, `up{job="quota_exporter"}`)
+		up := promQuery(t, promURL, `up{job="`+stackJob+`"}`)
 		return len(up) == 1 && up[0].Value[1] == "1"
 	}, 30*time.Second, 200*time.Millisecond, "the exporter is scraped and up")
 	// Enough samples for rate() over the dashboards' 1m windows.
@@ -177,6 +182,15 @@ scrape_configs:
 	t.Run("every metric family of the contract", func(t *testing.T) {
 		for _, name := range readmeMetricNames(t) {
 			assert.NotEmpty(t, promQuery(t, promURL, name), name)
+		}
+	})
+
+	t.Run("every recording rule the alerts read has data", func(t *testing.T) {
+		for _, r := range alertRules(t) {
+			if r.Record != "" {
+				assert.Eventually(t, func() bool { return len(promQuery(t, promURL, r.Record)) > 0 },
+					10*time.Second, 200*time.Millisecond, r.Record)
+			}
 		}
 	})
 
