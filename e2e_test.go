@@ -190,7 +190,7 @@ func normalize(exposition string) string {
 // every other finding fails the test.
 var contractNamesPromtoolDislikes = []string{
 	"aiops_license_days_until_expiry",
-	"aiops_license_quota_total",
+	"aiops_license_quota_limit",
 	"vzicloud_grant_days_until_next_expiry",
 }
 

@@ -99,7 +99,7 @@ func (f *aiopsFixture) expectedAIOps(t *testing.T, now time.Time) map[string]flo
 			}
 			key := fmt.Sprintf("{account=%q,channel=%q,license_id=%q}", "ops", q.channel, l.SysID)
 			want["aiops_license_quota_used"+key] = float64(q.used.Value)
-			want["aiops_license_quota_total"+key] = float64(q.total.Value)
+			want["aiops_license_quota_limit"+key] = float64(q.total.Value)
 		}
 		lastDay, err := time.ParseInLocation(time.DateOnly, l.ExpiredTime, f.shang)
 		require.NoError(t, err)
