@@ -170,6 +170,12 @@ func checkConfig(load func() (*config.Config, error), exporter *collector.Export
 		return 1
 	}
 	fmt.Fprintf(stdout, "configuration is valid: %d accounts\n%s", len(cfg.Accounts), cfg.Summary())
+	if err := cfg.CheckSecretFiles(); err != nil {
+		// Not a load error (those accounts fail with secret_error), but
+		// the check must say so.
+		fmt.Fprintf(stderr, "secret files cannot be read:\n%v\n", err)
+		return 1
+	}
 	return 0
 }
 

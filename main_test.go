@@ -58,9 +58,19 @@ func TestConfigCheck(t *testing.T) {
 		yaml: "accounts:\n  - name: ops\n    aiops: {email: ops@example.com, token_file: token, token: " + checkToken + "}\n",
 		exit: 1, contains: []string{`"ops"`, "token"},
 	}, {
-		name: "missing secret file",
-		yaml: "accounts:\n  - name: ops\n    aiops: {email: ops@example.com, token_file: nowhere}\n",
-		exit: 1, contains: []string{`"ops"`, "token_file", "nowhere"},
+		// Not a load error, but the check reports every one and fails.
+		name: "missing secret files",
+		yaml: "accounts:\n  - name: ops\n    aiops: {email: ops@example.com, token_file: nowhere}\n  - name: net\n    tingyun: {authkey_file: nowhere}\n",
+		exit: 1, contains: []string{
+			"configuration is valid: 2 accounts",
+			`account "ops": aiops.token_file (line 3): cannot be opened: no such file or directory`,
+			`account "net": tingyun.authkey_file (line 5): cannot be opened: no such file or directory`,
+		},
+	}, {
+		// A secret typed into a *_file key names no file: it is not echoed.
+		name: "secret typed as a path",
+		yaml: "accounts:\n  - name: ops\n    aiops: {email: ops@example.com, token_file: " + checkToken + "}\n",
+		exit: 1, contains: []string{`account "ops": aiops.token_file (line 3): cannot be opened`, "token_file (cannot be opened; path not shown)"},
 	}, {
 		name: "page size out of range",
 		yaml: "accounts:\n  - name: cams\n    vzicloud: {access_key_id: id, access_key_secret_file: token, page_size: 0}\n",

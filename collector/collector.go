@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	promcfg "github.com/prometheus/common/config"
 
@@ -197,7 +198,10 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		Timeout:   ac.Effective.Timeout,
 		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
 	}
-	fetch, err := v.newFetch(ac, up)
+	logger := log.With(e.opts.Logger, "account", ac.Name, "vendor", ac.Effective.Vendor)
+	fetch, err := v.newFetch(ac.WithSecretWarning(func(file string) {
+		level.Warn(logger).Log("msg", "the secret file is readable by every user of the machine; make it readable by the exporter only (e.g. mode 0400)", "file", file)
+	}), up)
 	if err != nil {
 		return nil, err
 	}

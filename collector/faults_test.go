@@ -126,7 +126,8 @@ func faultCases(v simulatedVendor) []faultCase {
 		{name: "empty body", fault: simulator.Fault{Kind: simulator.FaultEmpty}, result: upstream.ResultDecodeError},
 		{name: "wrong field types", fault: simulator.Fault{Kind: simulator.FaultWrongTypes}, result: upstream.ResultDecodeError},
 		{name: "body over the limit", fault: simulator.Fault{Kind: simulator.FaultOversized, Size: upstream.DefaultMaxBodyBytes + 1}, result: upstream.ResultTooLarge, timeout: 20 * time.Second},
-		{name: "redirect loop", fault: simulator.Fault{Kind: simulator.FaultRedirectLoop}, result: upstream.ResultNetworkError},
+		// Redirects are not followed by default: the first one fails the refresh.
+		{name: "redirect loop", fault: simulator.Fault{Kind: simulator.FaultRedirectLoop}, result: upstream.ResultHTTPError},
 	}, v.extra...)
 }
 

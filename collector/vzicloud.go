@@ -34,8 +34,11 @@ var (
 )
 
 var (
-	vzicloudTypes  = map[int64]string{0: "online", 1: "offline"}
-	vzicloudStates = map[int64]string{0: "granting", 1: "granted", 2: "recalled", 3: "failed", 4: "timeout", 5: "offline"}
+	vzicloudTypes  = map[int64]string{vzicloud.TypeOnline: "online", vzicloud.TypeOffline: "offline"}
+	vzicloudStates = map[int64]string{
+		vzicloud.StateGranting: "granting", vzicloud.StateGranted: "granted", vzicloud.StateRecalled: "recalled",
+		vzicloud.StateFailed: "failed", vzicloud.StateTimeout: "timeout", vzicloud.StateOffline: "offline",
+	}
 )
 
 // vzicloudSnapshot carries the account's expiry windows with the vendor's
@@ -48,16 +51,12 @@ type vzicloudSnapshot struct {
 var vzicloudVendor = mapping[vzicloudSnapshot]{
 	client: func(acct config.Account, up *upstream.Client) (fetcher[vzicloudSnapshot], error) {
 		v := acct.VZICloud
-		wheres := make([]vzicloud.Where, len(v.Wheres))
-		for i, w := range v.Wheres {
-			wheres[i] = vzicloud.Where{K: w.K, O: w.O, V: w.V}
-		}
 		c, err := vzicloud.New(vzicloud.Config{
 			BaseURL:         acct.Effective.BaseURL,
 			AccessKeyID:     v.AccessKeyID,
 			AccessKeySecret: v.SecretSource().Read,
 			PageSize:        v.PageSize,
-			Wheres:          wheres,
+			Wheres:          v.Wheres,
 		}, up)
 		if err != nil {
 			return nil, err

@@ -1,23 +1,25 @@
 package config
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"maps"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // zone names must load in a scratch or distroless image too
 
-	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quotaexporter/quota_exporter/internal/quote"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/aiops"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/guoyangyun"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/tingyun"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
 // Load reads and checks the configuration file at path. Relative file paths
@@ -34,44 +36,144 @@ func Load(path string) (*Config, error) {
 // Parse checks a configuration and resolves each account's Effective
 // settings. Relative file paths are joined to dir; "" leaves them relative to
 // the working directory. The error lists every problem found, one a line.
+// Secret files are not read: see CheckSecretFiles.
 func Parse(data []byte, dir string) (*Config, error) {
 	root, err := parseYAML(data)
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{}
-	w := newWalker()
-	w.walk(root, reflect.ValueOf(cfg).Elem(), loc{line: root.Line})
-	if s, ok := w.scopes[cfg]; ok {
-		cfg.check(s, dir)
-	}
-	if err := w.err(); err != nil {
+	d := &decoder{dir: dir}
+	cfg := d.config(root)
+	if err := d.err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
 }
 
-// parseYAML returns the root node of the file's only document; an empty file
-// is an empty mapping.
-func parseYAML(data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	switch err := dec.Decode(&doc); {
-	case errors.Is(err, io.EOF):
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}, nil
-	case err != nil:
-		return nil, errors.New(decodeMessage(err))
+// account is an account being decoded, with what its checks need.
+type account struct {
+	*Account
+	o      *object
+	blocks map[string]*object // the vendor blocks' mappings by name
+}
+
+func (d *decoder) config(n *yaml.Node) *Config {
+	c := &Config{}
+	var defaults *object
+	var accounts []account
+	top := at{d: d, line: n.Line}
+	o := top.mapping(n, map[string]decodeFunc{
+		"defaults": func(a at, v *yaml.Node) { defaults = a.mapping(v, c.Defaults.fields()) },
+		"limits":   c.decodeLimits,
+		"accounts": func(a at, v *yaml.Node) {
+			if v.Kind == yaml.SequenceNode {
+				c.Accounts = make([]Account, len(v.Content))
+			}
+			a.list(v, func(i int, e at, v *yaml.Node) {
+				acct := account{Account: &c.Accounts[i], blocks: map[string]*object{}}
+				e = at{d: d, account: accountLabel(v, e.path), line: e.line}
+				if acct.o = e.mapping(v, acct.fields(acct.blocks)); acct.o != nil {
+					accounts = append(accounts, acct)
+				}
+			})
+		},
+	})
+	if o == nil {
+		return c
 	}
-	// A second document would be ignored silently, which strict parsing
-	// must not do.
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		return nil, fmt.Errorf("line %d: a second YAML document is not allowed", next.Line)
-	case !errors.Is(err, io.EOF):
-		return nil, errors.New(decodeMessage(err))
+	if len(c.Accounts) == 0 {
+		o.errorf("accounts", "must list at least one account")
 	}
-	return doc.Content[0], nil
+	if defaults != nil {
+		c.Defaults.check(defaults, c.Defaults.or(builtin), d.dir)
+	}
+	firstLine := map[string]int{}
+	for _, a := range accounts {
+		if line, dup := firstLine[a.Name]; dup {
+			a.o.errorf("name", "duplicate: account %s is already defined on line %d", quote.Text(a.Name), line)
+		} else if a.Name != "" {
+			firstLine[a.Name] = a.o.keys["name"].Line
+		}
+		a.check(c, d.dir)
+	}
+	return c
+}
+
+// accountLabel names an account in messages: by its name, else by its
+// position (`accounts[3]`).
+func accountLabel(n *yaml.Node, position string) string {
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Value == "name" && v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
+			return "account " + quote.Text(v.Value)
+		}
+	}
+	return position
+}
+
+func (s *Settings) fields() map[string]decodeFunc {
+	return map[string]decodeFunc{
+		"cache_ttl":          parsed(&s.CacheTTL, model.ParseDuration),
+		"timeout":            parsed(&s.Timeout, model.ParseDuration),
+		"refresh_timeout":    parsed(&s.RefreshTimeout, model.ParseDuration),
+		"max_series":         optional(&s.MaxSeries),
+		"max_stale":          parsed(&s.MaxStale, model.ParseDuration),
+		"timezone":           parsed(&s.Timezone, loadLocation),
+		"labels":             labels(&s.Labels),
+		"http_client_config": httpClientConfig(&s.HTTPClientConfig),
+	}
+}
+
+func (a account) fields(blocks map[string]*object) map[string]decodeFunc {
+	f := a.Settings.fields()
+	f["name"] = scalar(&a.Name)
+	f["base_url"] = scalar(&a.BaseURL)
+	f[VendorAIOps] = block(&a.AIOps, blocks)
+	f[VendorVZICloud] = block(&a.VZICloud, blocks)
+	f[VendorTingyun] = block(&a.Tingyun, blocks)
+	f[VendorGuoyangyun] = block(&a.Guoyangyun, blocks)
+	return f
+}
+
+// block decodes a vendor block; a null is an empty block, so that `aiops:`
+// alone is reported as an incomplete aiops block rather than a missing one.
+func block[T any, P interface {
+	*T
+	vendorBlock
+}](p *P, objects map[string]*object) decodeFunc {
+	return func(a at, v *yaml.Node) {
+		*p = new(T)
+		if o := a.mapping(v, (*p).fields()); o != nil {
+			objects[a.path] = o
+		}
+	}
+}
+
+func (c *Config) decodeLimits(a at, v *yaml.Node) {
+	a.entries(v, func(k, v *yaml.Node) {
+		if !slices.Contains(Vendors, k.Value) {
+			a.keyErrorf(k.Line, "unknown vendor %s in limits: must be one of %s", quote.Text(k.Value), strings.Join(Vendors, ", "))
+			return
+		}
+		var l Limit
+		o := a.key(k.Value, k.Line).mapping(v, map[string]decodeFunc{
+			"max_concurrency":     optional(&l.MaxConcurrency),
+			"requests_per_second": optional(&l.RequestsPerSecond),
+		})
+		if o == nil {
+			return
+		}
+		if n := l.MaxConcurrency; n != nil && *n < 1 {
+			o.errorf("max_concurrency", "must be at least 1, got %d", *n)
+		}
+		if r := l.RequestsPerSecond; r != nil && (*r < 0 || math.IsInf(*r, 0) || math.IsNaN(*r)) {
+			o.errorf("requests_per_second", "must be a number of at least 0 (0: no limit), got %v", *r)
+		}
+		if c.Limits == nil {
+			c.Limits = map[string]Limit{}
+		}
+		c.Limits[k.Value] = l
+	})
 }
 
 // builtin is the last link of the defaults chain: account, `defaults`, this.
@@ -82,140 +184,140 @@ var builtin = Settings{
 	MaxSeries:        new(DefaultMaxSeries),
 	MaxStale:         new(model.Duration(DefaultMaxStale)),
 	Timezone:         mustLocation(DefaultTimezone),
-	HTTPClientConfig: &promcfg.DefaultHTTPClientConfig,
+	HTTPClientConfig: &DefaultHTTPClientConfig,
 }
 
 func mustLocation(name string) *Location {
-	l, err := time.LoadLocation(name)
+	l, err := loadLocation(name)
 	if err != nil {
 		panic(err) // cannot happen: time/tzdata is linked in
 	}
-	return &Location{Name: name, Location: l}
+	return &l
+}
+
+// loadLocation loads a zone. An empty name is refused: time.LoadLocation
+// would take it as UTC.
+func loadLocation(name string) (Location, error) {
+	if name == "" {
+		return Location{}, errors.New("must be a zone name such as Asia/Shanghai or UTC")
+	}
+	l, err := time.LoadLocation(name)
+	return Location{Name: name, Location: l}, err
 }
 
 // or fills the unset fields of s from d.
 func (s Settings) or(d Settings) Settings {
-	if s.CacheTTL == nil {
-		s.CacheTTL = d.CacheTTL
-	}
-	if s.Timeout == nil {
-		s.Timeout = d.Timeout
-	}
-	if s.RefreshTimeout == nil {
-		s.RefreshTimeout = d.RefreshTimeout
-	}
-	if s.MaxSeries == nil {
-		s.MaxSeries = d.MaxSeries
-	}
-	if s.MaxStale == nil {
-		s.MaxStale = d.MaxStale
-	}
-	if s.Timezone == nil {
-		s.Timezone = d.Timezone
-	}
-	if s.HTTPClientConfig == nil {
-		s.HTTPClientConfig = d.HTTPClientConfig
-	}
+	s.CacheTTL = firstSet(s.CacheTTL, d.CacheTTL)
+	s.Timeout = firstSet(s.Timeout, d.Timeout)
+	s.RefreshTimeout = firstSet(s.RefreshTimeout, d.RefreshTimeout)
+	s.MaxSeries = firstSet(s.MaxSeries, d.MaxSeries)
+	s.MaxStale = firstSet(s.MaxStale, d.MaxStale)
+	s.Timezone = firstSet(s.Timezone, d.Timezone)
+	s.HTTPClientConfig = firstSet(s.HTTPClientConfig, d.HTTPClientConfig)
 	return s
 }
 
-// check validates the settings st sets and joins its relative file paths to
-// dir; m is st with everything it inherits, for the max_stale rule.
-func (st *Settings) check(s *scope, m Settings, dir string) {
-	st.HTTPClientConfig.SetDirectory(dir)
-	for _, d := range []struct {
-		key string
-		val *model.Duration
-	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"refresh_timeout", st.RefreshTimeout}, {"max_stale", st.MaxStale}} {
-		if d.val != nil && *d.val <= 0 {
-			s.errorf(d.key, "must be greater than 0")
-		}
+// firstSet is the first of its arguments that is set.
+func firstSet[T any](a, b *T) *T {
+	if a != nil {
+		return a
 	}
-	// Reported where one of the two is set, so that a violation inherited
-	// from `defaults` is reported once, there, not in every account.
-	ttl, stale := *m.CacheTTL, *m.MaxStale
-	if (st.CacheTTL != nil || st.MaxStale != nil) && ttl > 0 && stale > 0 && stale < ttl {
-		key := "max_stale"
-		if st.MaxStale == nil {
-			key = "cache_ttl"
-		}
-		s.errorf(key, "max_stale (%s) must be at least cache_ttl (%s)", stale, ttl)
-	}
-	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
-		s.errorf("max_series", "must be greater than 0")
-	}
+	return b
 }
 
-// check validates the decoded file and resolves each account.
-func (c *Config) check(s *scope, dir string) {
-	if len(c.Accounts) == 0 {
-		s.errorf("accounts", "must list at least one account")
+// check validates the settings st sets and joins its relative file paths to
+// dir; m is st with everything it inherits, for the rules between two keys.
+func (st *Settings) check(o *object, m Settings, dir string) {
+	if st.HTTPClientConfig != nil {
+		st.HTTPClientConfig.SetDirectory(dir)
 	}
-	if ds, ok := s.sub(&c.Defaults); ok {
-		c.Defaults.check(ds, c.Defaults.or(builtin), dir)
-	}
-	firstLine := map[string]int{}
-	for i := range c.Accounts {
-		a := &c.Accounts[i]
-		as, ok := s.sub(a)
-		if !ok {
-			continue
+	for key, d := range map[string]*model.Duration{"cache_ttl": st.CacheTTL, "timeout": st.Timeout, "refresh_timeout": st.RefreshTimeout, "max_stale": st.MaxStale} {
+		if d != nil && *d <= 0 {
+			o.errorf(key, "must be greater than 0")
 		}
-		if line, dup := firstLine[a.Name]; dup {
-			as.errorf("name", "duplicate: account %q is already defined on line %d", a.Name, line)
-		} else if a.Name != "" {
-			firstLine[a.Name] = as.line("name")
-		}
-		a.check(as, c.Defaults, dir)
 	}
+	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
+		o.errorf("max_series", "must be greater than 0")
+	}
+	atLeast(o, "max_stale", st.MaxStale, *m.MaxStale, "cache_ttl", st.CacheTTL, *m.CacheTTL)
+	// A refresh makes at least one request: a shorter refresh_timeout would
+	// silently cut the timeout down.
+	atLeast(o, "refresh_timeout", st.RefreshTimeout, *m.RefreshTimeout, "timeout", st.Timeout, *m.Timeout)
+}
+
+// atLeast reports big < small, where one of the two is set in o, so that a
+// violation inherited from `defaults` is reported once, there, not in every
+// account.
+func atLeast(o *object, bigKey string, bigSet *model.Duration, big model.Duration, smallKey string, smallSet *model.Duration, small model.Duration) {
+	if (bigSet == nil && smallSet == nil) || big <= 0 || small <= 0 || big >= small {
+		return
+	}
+	key := bigKey
+	if bigSet == nil {
+		key = smallKey
+	}
+	o.errorf(key, "%s (%s) must be at least %s (%s)", bigKey, big, smallKey, small)
+}
+
+// defaultBaseURLs are the public hosts, used when an account sets no base_url.
+var defaultBaseURLs = map[string]string{
+	VendorAIOps:      aiops.DefaultBaseURL,
+	VendorVZICloud:   vzicloud.DefaultBaseURL,
+	VendorTingyun:    tingyun.DefaultBaseURL,
+	VendorGuoyangyun: guoyangyun.DefaultBaseURL,
 }
 
 // check validates the account and resolves its Effective settings.
-func (a *Account) check(s *scope, defaults Settings, dir string) {
-	s.require("name", a.Name)
-	m := a.Settings.or(defaults).or(builtin)
-	a.Settings.check(s, m, dir)
+func (a account) check(c *Config, dir string) {
+	o := a.o
+	o.require("name", a.Name)
+	m := a.Settings.or(c.Defaults).or(builtin)
+	a.Settings.check(o, m, dir)
 
-	blocks := a.vendorBlocks()
-	switch len(blocks) {
-	case 0:
-		s.fail("no vendor block: set one of %s, %s, %s or %s", VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun)
-	case 1:
-	default:
-		names := make([]string, len(blocks))
-		for i, b := range blocks {
-			names[i] = b.name
+	var vendors []string
+	for _, v := range Vendors {
+		if _, set := o.keys[v]; set {
+			vendors = append(vendors, v)
 		}
-		s.errorf(blocks[1].name, "more than one vendor block (%s): an account has exactly one", strings.Join(names, ", "))
 	}
-	for _, b := range blocks {
-		if bs, ok := s.sub(b.block); ok {
-			checkSecret(bs, b.block.secret(), dir)
-			b.block.check(bs)
+	switch len(vendors) {
+	case 0:
+		o.keyErrorf(o.line, "no vendor block: set one of %s, %s, %s or %s", VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun)
+	case 1:
+		a.Effective.Vendor = vendors[0]
+	default:
+		o.errorf(vendors[1], "more than one vendor block (%s): an account has exactly one", strings.Join(vendors, ", "))
+	}
+	for _, b := range a.vendorBlocks() {
+		if bo := a.blocks[b.name]; bo != nil {
+			ref := b.block.secret()
+			if ref.check(bo, dir) {
+				key := ref.key + "_file"
+				c.secretFiles = append(c.secretFiles, secretFile{fieldError{o.account, bo.name(key), bo.keys[key].Line, ""}, ref})
+			}
+			b.block.check(bo)
 		}
 	}
 
 	a.Effective = Effective{
+		Vendor:           a.Effective.Vendor,
 		CacheTTL:         time.Duration(*m.CacheTTL),
 		Timeout:          time.Duration(*m.Timeout),
 		RefreshTimeout:   time.Duration(*m.RefreshTimeout),
 		MaxSeries:        *m.MaxSeries,
 		MaxStale:         time.Duration(*m.MaxStale),
 		Location:         m.Timezone.Location,
-		Labels:           mergeLabels(defaults.Labels, a.Labels),
+		Labels:           mergeLabels(c.Defaults.Labels, a.Labels),
 		HTTPClientConfig: *m.HTTPClientConfig,
 	}
-	if len(blocks) == 1 {
-		a.Effective.Vendor = blocks[0].name
-	}
-	raw, explicit := DefaultBaseURLs[a.Effective.Vendor], s.has("base_url")
+	raw, explicit := defaultBaseURLs[a.Effective.Vendor], o.has("base_url")
 	if explicit {
 		raw = a.BaseURL
 	}
 	if raw != "" || explicit {
 		u, err := parseBaseURL(raw)
 		if err != nil {
-			s.errorf("base_url", "%v", err)
+			o.errorf("base_url", "%v", err)
 		}
 		a.Effective.BaseURL = u
 	}
@@ -233,17 +335,12 @@ func mergeLabels(defaults, account map[string]string) map[string]string {
 }
 
 // parseBaseURL accepts a scheme, a host and an optional path prefix, to
-// which the client appends the documented paths. Errors never quote the URL:
-// it could hold a password.
+// which the client appends the documented paths.
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
-	if err != nil {
-		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, err
-	}
 	switch {
+	case err != nil:
+		return nil, urlError(err)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, errors.New("must start with http:// or https://")
 	case u.User != nil:
@@ -257,208 +354,44 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// vendorBlock is what the checks and the summary need of a vendor block.
-type vendorBlock interface {
-	secret() secretRef
-	// check validates the block, its secret aside, and fills in its defaults.
-	check(s *scope)
-	// describe lists settings worth showing in the summary, never a secret
-	// nor the public half of a credential (access_key_id, appkey).
-	describe() []string
-}
-
-type namedBlock struct {
-	name  string
-	block vendorBlock
-}
-
-// vendorBlocks lists the vendor blocks the account sets.
-func (a *Account) vendorBlocks() []namedBlock {
-	all := []struct {
-		name  string
-		set   bool
-		block vendorBlock
-	}{
-		{VendorAIOps, a.AIOps != nil, a.AIOps},
-		{VendorVZICloud, a.VZICloud != nil, a.VZICloud},
-		{VendorTingyun, a.Tingyun != nil, a.Tingyun},
-		{VendorGuoyangyun, a.Guoyangyun != nil, a.Guoyangyun},
-	}
-	var set []namedBlock
-	for _, b := range all {
-		if b.set {
-			set = append(set, namedBlock{b.name, b.block})
-		}
-	}
-	return set
-}
-
-// TokenSource returns where the API token comes from.
-func (a *AIOps) TokenSource() SecretSource { return a.secret().source() }
-
-func (a *AIOps) secret() secretRef { return secretRef{"token", &a.Token, &a.TokenFile} }
-
-func (a *AIOps) check(s *scope) { s.require("email", a.Email) }
-
-func (a *AIOps) describe() []string { return []string{"email " + a.Email} }
-
-// SecretSource returns where the access key secret comes from.
-func (v *VZICloud) SecretSource() SecretSource { return v.secret().source() }
-
-func (v *VZICloud) secret() secretRef {
-	return secretRef{"access_key_secret", &v.AccessKeySecret, &v.AccessKeySecretFile}
-}
-
-func (v *VZICloud) check(s *scope) {
-	s.require("access_key_id", v.AccessKeyID)
-	// Absent means the default; an explicit 0 is a mistake, not a default.
+// urlError is url.Parse's complaint without the URL, which may hold a
+// password; when the URL has credentials (an @), not even the part the
+// complaint quotes, which may be a piece of the password.
+func urlError(err error) error {
+	uerr := &url.Error{}
 	switch {
-	case !s.has("page_size"):
-		v.PageSize = DefaultVZICloudPageSize
-	case v.PageSize < 1 || v.PageSize > MaxVZICloudPageSize:
-		s.errorf("page_size", "must be between 1 and %d, got %d", MaxVZICloudPageSize, v.PageSize)
-	}
-	for i := range v.Wheres {
-		if ws, ok := s.sub(&v.Wheres[i]); ok {
-			v.Wheres[i].check(ws)
-		}
-	}
-	if !s.has("expiry_windows") {
-		v.ExpiryWindows = defaultWindows()
-		return
-	}
-	if len(v.ExpiryWindows) == 0 {
-		s.errorf("expiry_windows", "must list at least one window; leave it out for the default %v", DefaultExpiryWindows)
-	}
-	seen := map[time.Duration]string{}
-	for i, w := range v.ExpiryWindows {
-		prev, dup := seen[w.Duration]
-		switch {
-		case w.Duration <= 0:
-			s.elemErrorf("expiry_windows", i, "must be greater than 0")
-		case dup:
-			s.elemErrorf("expiry_windows", i, "duplicate window: %s is the same as %s", w.Text, prev)
-		default:
-			seen[w.Duration] = w.Text
-		}
-	}
-}
-
-func (v *VZICloud) describe() []string {
-	d := []string{fmt.Sprintf("page_size %d", v.PageSize)}
-	windows := make([]string, len(v.ExpiryWindows))
-	for i, w := range v.ExpiryWindows {
-		windows[i] = w.Text
-	}
-	d = append(d, "expiry_windows ["+strings.Join(windows, ", ")+"]")
-	for _, w := range v.Wheres {
-		d = append(d, fmt.Sprintf("where %s %s %v", w.K, w.O, w.V))
-	}
-	return d
-}
-
-func defaultWindows() []Window {
-	ws := make([]Window, len(DefaultExpiryWindows))
-	for i, text := range DefaultExpiryWindows {
-		w, err := parseWindow(text)
-		if err != nil {
-			panic(err) // a bad constant, caught by any test
-		}
-		ws[i] = w
-	}
-	return ws
-}
-
-// The vzicloud filter's documented fields and operators.
-var (
-	whereKeys = []string{
-		"sn", "type", "order_no", "product_id", "state", "period_time", "period_unit",
-		"grant_user_id", "grant_accesskey_id", "remark", "create_time", "update_time",
-	}
-	whereOps = []string{"eq", "ne", "lt", "lte", "gt", "gte", "like", "in", "ni"}
-)
-
-func (w *Where) check(s *scope) {
-	s.oneOf("k", w.K, whereKeys)
-	s.oneOf("o", w.O, whereOps)
-	if !s.has("v") {
-		s.errorf("v", "is required")
-		return
-	}
-	wantList := w.O == "in" || w.O == "ni"
-	_, isList := w.V.([]any)
-	switch {
-	case !slices.Contains(whereOps, w.O) || isList == wantList:
-	case wantList:
-		s.errorf("v", "must be a list for %s", w.O)
-	default:
-		s.errorf("v", "must be a single value for %s", w.O)
-	}
-}
-
-// AuthkeySource returns where the authkey comes from.
-func (t *Tingyun) AuthkeySource() SecretSource { return t.secret().source() }
-
-func (t *Tingyun) secret() secretRef { return secretRef{"authkey", &t.Authkey, &t.AuthkeyFile} }
-
-// check has nothing to do: the authkey is all there is.
-func (t *Tingyun) check(*scope) {}
-
-func (t *Tingyun) describe() []string { return nil }
-
-// AppsecretSource returns where the appsecret comes from.
-func (g *Guoyangyun) AppsecretSource() SecretSource { return g.secret().source() }
-
-func (g *Guoyangyun) secret() secretRef {
-	return secretRef{"appsecret", &g.Appsecret, &g.AppsecretFile}
-}
-
-func (g *Guoyangyun) check(s *scope) { s.require("appkey", g.Appkey) }
-
-func (g *Guoyangyun) describe() []string {
-	if g.Username == "" {
-		return []string{"all sub-accounts"}
-	}
-	return []string{"username " + g.Username}
-}
-
-// UnmarshalYAML loads the zone, so a bad name is a load error. An empty name
-// is refused: time.LoadLocation would take it as UTC.
-func (l *Location) UnmarshalYAML(n *yaml.Node) error {
-	var name string
-	if err := n.Decode(&name); err != nil {
+	case !errors.As(err, &uerr):
 		return err
+	case strings.Contains(uerr.URL, "@"):
+		return errors.New("not a valid URL")
 	}
-	if name == "" {
-		return errors.New("must be a zone name such as Asia/Shanghai or UTC")
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return err
-	}
-	*l = Location{Name: name, Location: loc}
-	return nil
+	return uerr.Err
 }
 
-// UnmarshalYAML parses a Prometheus duration (7d, 12h) and keeps its text
-// for the `within` label.
-func (w *Window) UnmarshalYAML(n *yaml.Node) error {
-	var text string
-	if err := n.Decode(&text); err != nil {
-		return err
+// labels decodes static labels: Prometheus label names that are neither
+// reserved nor the exporter's own, with values of at most 1,024 bytes of
+// UTF-8 (the limit vendor label values have).
+func labels(p *map[string]string) decodeFunc {
+	return func(a at, v *yaml.Node) {
+		a.entries(v, func(k, v *yaml.Node) {
+			name := quote.Text(k.Value) + in(a.path)
+			switch {
+			case !model.LabelName(k.Value).IsValidLegacy():
+				a.keyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
+			case strings.HasPrefix(k.Value, "__"):
+				a.keyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
+			case slices.Contains(ReservedLabels, k.Value):
+				a.keyErrorf(k.Line, "label name %s is reserved: the exporter or Prometheus sets it", name)
+			default:
+				var value string
+				if va := a.key(k.Value, k.Line); decodeText(va, v, &value) {
+					checkLabelValue(va, value)
+				}
+				if *p == nil {
+					*p = map[string]string{}
+				}
+				(*p)[k.Value] = value
+			}
+		})
 	}
-	parsed, err := parseWindow(text)
-	if err != nil {
-		return err
-	}
-	*w = parsed
-	return nil
-}
-
-func parseWindow(text string) (Window, error) {
-	d, err := model.ParseDuration(text)
-	if err != nil {
-		return Window{}, err
-	}
-	return Window{Text: text, Duration: time.Duration(d)}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	promcfg "github.com/prometheus/common/config"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
 // canary is every secret in testdata/valid.yml, inline and in files.
@@ -39,9 +42,9 @@ func TestLoadValid(t *testing.T) {
 	cfg, err := Load("testdata/valid.yml")
 	require.NoError(t, err)
 
-	defaultsHTTP := promcfg.DefaultHTTPClientConfig
+	defaultsHTTP := DefaultHTTPClientConfig
 	defaultsHTTP.TLSConfig.CAFile = filepath.Join("testdata", "ca.pem")
-	proxyHTTP := promcfg.DefaultHTTPClientConfig
+	proxyHTTP := DefaultHTTPClientConfig
 	proxyHTTP.ProxyURL = promcfg.URL{URL: mustURL(t, "http://proxy.example:3128")}
 	proxyHTTP.ProxyConnectHeader = promcfg.ProxyHeader{"Proxy-Authorization": {canary}}
 
@@ -94,16 +97,16 @@ func TestLoadValid(t *testing.T) {
 	ops, cameras, netmon, sms := cfg.Accounts[0], cfg.Accounts[1], cfg.Accounts[2], cfg.Accounts[3]
 	require.Equal(t, []string{"ops-team", "cameras", "netmon", "sms"}, []string{ops.Name, cameras.Name, netmon.Name, sms.Name})
 	require.Equal(t, "ops@example.com", ops.AIOps.Email)
-	require.Equal(t, SecretSource{File: filepath.Join("testdata", "secrets", "aiops_token")}, ops.AIOps.TokenSource())
+	require.Equal(t, filepath.Join("testdata", "secrets", "aiops_token"), ops.AIOps.TokenSource().File)
 	require.Equal(t, "7ffG6UFo1135QXbK2gVuiJffadN1YXZC", cameras.VZICloud.AccessKeyID)
-	require.Equal(t, SecretSource{File: filepath.Join("testdata", "secrets", "vzicloud_secret")}, cameras.VZICloud.SecretSource())
+	require.Equal(t, filepath.Join("testdata", "secrets", "vzicloud_secret"), cameras.VZICloud.SecretSource().File)
 	require.Equal(t, 500, cameras.VZICloud.PageSize)
-	require.Equal(t, []Where{{K: "product_id", O: "eq", V: 1}, {K: "state", O: "in", V: []any{1, 5}}}, cameras.VZICloud.Wheres)
+	require.Equal(t, []vzicloud.Where{{K: "product_id", O: "eq", V: 1}, {K: "state", O: "in", V: []any{1, 5}}}, cameras.VZICloud.Wheres)
 	require.Equal(t, []Window{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"90d", 90 * 24 * time.Hour}}, cameras.VZICloud.ExpiryWindows)
-	require.Equal(t, SecretSource{Value: canary}, netmon.Tingyun.AuthkeySource())
+	require.Equal(t, Secret(canary), netmon.Tingyun.AuthkeySource().Value)
 	require.Equal(t, "8771711500303127746", sms.Guoyangyun.Appkey)
 	require.Equal(t, "sms-user", sms.Guoyangyun.Username)
-	require.Equal(t, SecretSource{Value: canary}, sms.Guoyangyun.AppsecretSource())
+	require.Equal(t, Secret(canary), sms.Guoyangyun.AppsecretSource().Value)
 
 	// Every secret reads as the canary: \n and \r\n are trimmed from files.
 	for _, src := range []SecretSource{ops.AIOps.TokenSource(), cameras.VZICloud.SecretSource(), netmon.Tingyun.AuthkeySource(), sms.Guoyangyun.AppsecretSource()} {
@@ -125,16 +128,16 @@ accounts:
 	for _, a := range cfg.Accounts {
 		require.Equal(t, Effective{
 			Vendor:           VendorVZICloud,
-			BaseURL:          mustURL(t, DefaultBaseURLs[VendorVZICloud]),
+			BaseURL:          mustURL(t, vzicloud.DefaultBaseURL),
 			CacheTTL:         DefaultCacheTTL,
 			Timeout:          DefaultTimeout,
 			RefreshTimeout:   DefaultRefreshTimeout,
 			MaxSeries:        DefaultMaxSeries,
 			MaxStale:         DefaultMaxStale,
 			Location:         zone(t, DefaultTimezone),
-			HTTPClientConfig: promcfg.DefaultHTTPClientConfig,
+			HTTPClientConfig: DefaultHTTPClientConfig,
 		}, a.Effective, a.Name)
-		require.Equal(t, DefaultVZICloudPageSize, a.VZICloud.PageSize, a.Name)
+		require.Equal(t, vzicloud.DefaultPageSize, a.VZICloud.PageSize, a.Name)
 		require.Equal(t, []Window{{"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}, a.VZICloud.ExpiryWindows, a.Name)
 	}
 }
@@ -155,10 +158,9 @@ func TestParseIsDeterministic(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	const ok = "  - name: ok\n    tingyun: {authkey: x}\n"
 	for _, tc := range []struct {
-		name  string
-		yaml  string
-		files map[string]string // secret files to create in $DIR
-		want  []string          // the error's lines; $DIR is the config directory
+		name string
+		yaml string
+		want []string // the error's lines; $DIR is the config directory
 	}{{
 		name: "unknown key at the top level",
 		yaml: "acounts: []\naccounts:\n" + ok,
@@ -241,15 +243,6 @@ func TestParseErrors(t *testing.T) {
 		yaml: "accounts:\n  - name: a\n    tingyun:\n      authkey: ''\n",
 		want: []string{`account "a": line 3: tingyun.authkey or tingyun.authkey_file is required`},
 	}, {
-		name: "missing secret file",
-		yaml: "accounts:\n  - name: a\n    tingyun:\n      authkey_file: missing\n",
-		want: []string{`account "a": tingyun.authkey_file (line 4): reading secret: open $DIR/missing: no such file or directory`},
-	}, {
-		name:  "empty secret file",
-		yaml:  "accounts:\n  - name: a\n    vzicloud:\n      access_key_id: id\n      access_key_secret_file: empty\n",
-		files: map[string]string{"empty": "\n"},
-		want:  []string{`account "a": vzicloud.access_key_secret_file (line 5): secret file $DIR/empty is empty`},
-	}, {
 		name: "required fields",
 		yaml: `accounts:
   - name: a
@@ -294,7 +287,7 @@ func TestParseErrors(t *testing.T) {
 	}, {
 		name: "page_size not a number",
 		yaml: "accounts:\n  - name: cameras\n    vzicloud:\n      access_key_id: id\n      access_key_secret: s\n      page_size: many\n",
-		want: []string{"account \"cameras\": vzicloud.page_size (line 6): cannot unmarshal !!str `many` into int"},
+		want: []string{`account "cameras": vzicloud.page_size (line 6): must be an integer, got "many"`},
 	}, {
 		name: "bad base_url",
 		yaml: `accounts:
@@ -447,9 +440,6 @@ func TestParseErrors(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for name, content := range tc.files {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600))
-			}
 			cfg, err := Parse([]byte(tc.yaml), dir)
 			require.Error(t, err)
 			require.Nil(t, cfg)
@@ -559,11 +549,11 @@ func TestSecretSourceRereadsAfterRotation(t *testing.T) {
 	// Emptied or removed after load: an error naming the file, at refresh time.
 	require.NoError(t, os.WriteFile(path, nil, 0o600))
 	_, err = src.Read()
-	require.EqualError(t, err, "secret file "+path+" is empty")
+	require.EqualError(t, err, "token_file: "+path+" is empty")
 	require.NoError(t, os.Remove(path))
 	_, err = src.Read()
 	require.ErrorIs(t, err, os.ErrNotExist)
-	require.ErrorContains(t, err, path)
+	require.EqualError(t, err, "token_file: cannot be opened: no such file or directory")
 }
 
 func TestSummary(t *testing.T) {
@@ -571,40 +561,40 @@ func TestSummary(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `account "ops-team": aiops https://caweb.example.com/aiops
   email ops@example.com, token_file testdata/secrets/aiops_token
-  cache_ttl 10m, timeout 10s, max_stale 30m, timezone UTC
+  cache_ttl 10m, timeout 10s, refresh_timeout 2m, max_stale 30m, max_series 100000, timezone UTC
   http_client_config:
     tls_config:
       ca_file: testdata/ca.pem
       insecure_skip_verify: false
-    follow_redirects: true
+    follow_redirects: false
     enable_http2: true
 account "cameras": vzicloud https://open.vzicloud.com
   page_size 500, expiry_windows [1d, 7d, 90d], where product_id eq 1, where state in [1 5], access_key_secret_file testdata/secrets/vzicloud_secret
-  cache_ttl 2m, timeout 30s, max_stale 2h, timezone UTC
+  cache_ttl 2m, timeout 30s, refresh_timeout 2m, max_stale 2h, max_series 100000, timezone UTC
   http_client_config:
     tls_config:
       ca_file: testdata/ca.pem
       insecure_skip_verify: false
-    follow_redirects: true
+    follow_redirects: false
     enable_http2: true
 account "netmon": tingyun https://network.tingyun.com
   authkey <secret>
-  cache_ttl 2m, timeout 10s, max_stale 30m, timezone Asia/Shanghai
+  cache_ttl 2m, timeout 10s, refresh_timeout 2m, max_stale 30m, max_series 100000, timezone Asia/Shanghai
   http_client_config:
-    follow_redirects: true
+    follow_redirects: false
     enable_http2: true
     proxy_url: http://proxy.example:3128
     proxy_connect_header:
       Proxy-Authorization:
-      - <secret>
+        - <secret>
 account "sms": guoyangyun https://api.guoyangyun.com
   username sms-user, appsecret <secret>
-  cache_ttl 2m, timeout 10s, max_stale 30m, timezone UTC
+  cache_ttl 2m, timeout 10s, refresh_timeout 2m, max_stale 30m, max_series 100000, timezone UTC
   http_client_config:
     tls_config:
       ca_file: testdata/ca.pem
       insecure_skip_verify: false
-    follow_redirects: true
+    follow_redirects: false
     enable_http2: true
 `, cfg.Summary())
 
@@ -613,7 +603,7 @@ account "sms": guoyangyun https://api.guoyangyun.com
 	require.NoError(t, err)
 	require.Equal(t, `account "a": tingyun https://network.tingyun.com
   authkey <secret>
-  cache_ttl 5m, timeout 15s, max_stale 1h, timezone Asia/Shanghai
+  cache_ttl 5m, timeout 15s, refresh_timeout 2m, max_stale 1h, max_series 100000, timezone Asia/Shanghai
 `, cfg.Summary())
 }
 
@@ -696,38 +686,19 @@ func TestExampleFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "aiops_token", token)
 
-	// Without the secret files, each missing one is reported.
-	_, err = Load("../exporter.yml")
-	require.Error(t, err)
-	require.Len(t, strings.Split(err.Error(), "\n"), 4)
-	for _, line := range strings.Split(err.Error(), "\n") {
-		require.Contains(t, line, "no such file or directory")
-	}
-}
+	require.NoError(t, cfg.CheckSecretFiles())
 
-// The walker handles maps too, though the config has none yet.
-func TestWalkMaps(t *testing.T) {
-	var doc struct {
-		Windows map[string]Window `yaml:"windows"`
-		Limits  map[string]*struct {
-			Max int `yaml:"max"`
-		} `yaml:"limits"`
+	// Without the secret files it loads too (those accounts fail with
+	// secret_error), and the check reports each missing one.
+	cfg, err = Load("../exporter.yml")
+	require.NoError(t, err)
+	err = cfg.CheckSecretFiles()
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 4)
+	for i, name := range []string{`account "ops-team": aiops.token_file`, `account "cameras": vzicloud.access_key_secret_file`, `account "netmon": tingyun.authkey_file`, `account "sms": guoyangyun.appsecret_file`} {
+		require.Regexp(t, "^"+regexp.QuoteMeta(name)+` \(line \d+\): cannot be opened: no such file or directory$`, lines[i])
 	}
-	var root yaml.Node
-	require.NoError(t, yaml.Unmarshal([]byte(`windows: {short: 1d, long: 7x, short: 2d}
-limits:
-  a: {max: 3}
-  b: {min: 1}
-`), &root))
-	w := newWalker()
-	w.walk(root.Content[0], reflect.ValueOf(&doc).Elem(), loc{})
-	require.EqualError(t, w.err(), strings.Join([]string{
-		`windows.long (line 1): unknown unit "x" in duration "7x"`,
-		`line 1: duplicate key "short" in windows, first on line 1`,
-		`line 4: unknown key "min" in limits.b`,
-	}, "\n"))
-	require.Equal(t, map[string]Window{"short": {"1d", 24 * time.Hour}}, doc.Windows)
-	require.Equal(t, 3, doc.Limits["a"].Max)
 }
 
 // FuzzParse: Parse never panics, and neither an error nor the summary shows

@@ -1,10 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"sync"
+	"syscall"
 
 	promcfg "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
@@ -42,15 +46,16 @@ func (s Secret) MarshalJSON() ([]byte, error) {
 	return promcfg.Secret(s).MarshalJSON()
 }
 
-// UnmarshalYAML takes a scalar's text as is. Decoding into a string could
+// secretValue takes a scalar's text as is. Decoding into a string could
 // fail with a message that quotes the value (yaml.v3 does, for a value
 // tagged !!int, say); this never does.
-func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("must be a single value, got %s", kindName(n))
+func secretValue(p *Secret) decodeFunc {
+	return func(a at, v *yaml.Node) {
+		var text string
+		if decodeText(a, v, &text) {
+			*p = Secret(text)
+		}
 	}
-	*s = Secret(n.Value)
-	return nil
 }
 
 // SecretSource is where a vendor secret comes from: an inline Value, or a
@@ -58,25 +63,73 @@ func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 type SecretSource struct {
 	Value Secret
 	File  string
+	key   string            // the file's key, e.g. token_file, for messages
+	warn  func(file string) // see Account.WithSecretWarning
 }
+
+// MaxSecretFile is the largest secret file read.
+const MaxSecretFile = 64 << 10
 
 // Read returns the secret. A file is read anew on each call, so a rotated
 // secret takes effect without a reload; trailing newlines (\n, \r\n), which
-// editors and `echo` add, are trimmed, and an empty file is an error. Errors
-// name the file, never its content.
+// editors and `echo` add, are trimmed. Errors name the key, never the
+// content; see readSecretFile for the path.
 func (s SecretSource) Read() (string, error) {
 	if s.File == "" {
 		return string(s.Value), nil
 	}
-	data, err := os.ReadFile(s.File)
+	secret, err := readSecretFile(s.File, s.warn)
 	if err != nil {
-		return "", fmt.Errorf("reading secret: %w", err)
-	}
-	secret := strings.TrimRight(string(data), "\r\n")
-	if secret == "" {
-		return "", fmt.Errorf("secret file %s is empty", s.File)
+		return "", fmt.Errorf("%s: %w", s.key, err)
 	}
 	return secret, nil
+}
+
+// warnedFiles holds the world-readable secret files already warned about.
+var warnedFiles sync.Map
+
+// readSecretFile reads a secret file: a regular file of at most
+// MaxSecretFile bytes, neither empty nor only newlines. It cannot hang:
+// the file is opened non-blocking (a FIFO without a writer would block an
+// open) and anything but a regular file (a FIFO, /dev/zero) is refused
+// before reading. Every other problem is an error too.
+//
+// An error quotes the path only once the file could be opened: a path that
+// names no file may be a secret typed into a *_file key by mistake.
+func readSecretFile(path string, warn func(file string)) (string, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("cannot be opened: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
+	switch {
+	case err != nil:
+		return "", err
+	case !info.Mode().IsRegular():
+		return "", fmt.Errorf("%s is not a regular file (%s)", path, info.Mode().Type())
+	case info.Size() > MaxSecretFile:
+		return "", fmt.Errorf("%s is larger than %d KiB", path, MaxSecretFile>>10)
+	}
+	if info.Mode().Perm()&0o004 != 0 && warn != nil {
+		if _, warned := warnedFiles.LoadOrStore(path, true); !warned {
+			warn(path)
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	switch secret := strings.TrimRight(string(data), "\r\n"); {
+	case err != nil:
+		return "", fmt.Errorf("%s: %w", path, err)
+	case len(data) > MaxSecretFile: // grew since the Stat
+		return "", fmt.Errorf("%s is larger than %d KiB", path, MaxSecretFile>>10)
+	case secret == "":
+		return "", fmt.Errorf("%s is empty", path)
+	default:
+		return secret, nil
+	}
 }
 
 // secretRef points at a vendor block's secret pair: the inline value under
@@ -85,40 +138,63 @@ type secretRef struct {
 	key   string
 	value *Secret
 	file  *string
+	warn  func(file string)
 }
 
 func (r secretRef) source() SecretSource {
-	return SecretSource{Value: *r.value, File: *r.file}
+	return SecretSource{Value: *r.value, File: *r.file, key: r.key + "_file", warn: r.warn}
 }
 
-// String shows the pair for the summary: the file, or <secret>.
+// String shows the pair for the summary: <secret>, or the file's path when
+// it can be opened (see readSecretFile).
 func (r secretRef) String() string {
-	if *r.file != "" {
+	switch {
+	case *r.file == "":
+		return r.key + " " + r.value.String()
+	case fileExists(*r.file):
 		return r.key + "_file " + *r.file
 	}
-	return r.key + " " + r.value.String()
+	return r.key + "_file (cannot be opened; path not shown)"
 }
 
-// checkSecret requires exactly one of the pair and joins a relative file
-// path to dir.
-//
-// The file is read once here, and a missing, unreadable or empty file is a
-// load error: an operator learns of it from --config.check, at start or on
-// reload (which then keeps the old config), not at the first scrape.
-// Mounted secrets (Kubernetes, Docker) are in place before the process
-// starts, so this costs nothing there; a file rotated later is read again
-// on every refresh (SecretSource.Read).
-func checkSecret(s *scope, r secretRef, dir string) {
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// check requires exactly one of the pair and joins a relative file path to
+// dir; it reports whether the secret is a file. The file is not read: a
+// missing or unreadable file fails the account's refreshes with
+// secret_error, not the load (CheckSecretFiles reports them).
+func (r secretRef) check(o *object, dir string) bool {
 	fileKey := r.key + "_file"
 	switch hasValue, hasFile := *r.value != "", *r.file != ""; {
 	case hasValue && hasFile:
-		s.errorf(fileKey, "conflicts with %s (line %d): set only one", s.name(r.key), s.line(r.key))
+		o.errorf(fileKey, "conflicts with %s (line %d): set only one", o.name(r.key), o.keys[r.key].Line)
 	case !hasValue && !hasFile:
-		s.fail("%s or %s is required", s.name(r.key), s.name(fileKey))
+		o.keyErrorf(o.line, "%s or %s is required", o.name(r.key), o.name(fileKey))
 	case hasFile:
 		*r.file = promcfg.JoinDir(dir, *r.file)
-		if _, err := r.source().Read(); err != nil {
-			s.errorf(fileKey, "%v", err)
+		return true
+	}
+	return false
+}
+
+// secretFile is a *_file secret and where it is set.
+type secretFile struct {
+	at  fieldError // without a message
+	ref secretRef
+}
+
+// CheckSecretFiles reads every *_file secret once and returns an error
+// naming the account, the key and the line of each that cannot be read,
+// for --config.check.
+func (c *Config) CheckSecretFiles() error {
+	var errs []error
+	for _, f := range c.secretFiles {
+		if _, err := readSecretFile(*f.ref.file, nil); err != nil {
+			errs = append(errs, fieldError{f.at.account, f.at.path, f.at.line, err.Error()})
 		}
 	}
+	return errors.Join(errs...)
 }

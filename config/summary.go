@@ -1,14 +1,18 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 
-	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	yaml2 "go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
 )
 
 // Summary describes every account for --config.check, one block each.
@@ -44,16 +48,27 @@ func (a Account) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, a.String
 func (e Effective) String() string {
 	lines := []string{
 		fmt.Sprintf("%s %s", e.Vendor, e.BaseURL),
-		fmt.Sprintf("  cache_ttl %s, timeout %s, max_stale %s, timezone %s",
-			model.Duration(e.CacheTTL), model.Duration(e.Timeout), model.Duration(e.MaxStale), e.Location),
+		fmt.Sprintf("  cache_ttl %s, timeout %s, refresh_timeout %s, max_stale %s, max_series %d, timezone %s",
+			model.Duration(e.CacheTTL), model.Duration(e.Timeout), model.Duration(e.RefreshTimeout),
+			model.Duration(e.MaxStale), e.MaxSeries, e.Location),
 	}
-	if !reflect.DeepEqual(e.HTTPClientConfig, promcfg.DefaultHTTPClientConfig) {
-		lines = append(lines, "  http_client_config:")
-		out, err := yaml2.Marshal(e.HTTPClientConfig)
-		if err != nil {
-			out = []byte("(cannot be shown)")
+	if len(e.Labels) > 0 {
+		labels := make([]string, 0, len(e.Labels))
+		for _, name := range slices.Sorted(maps.Keys(e.Labels)) {
+			labels = append(labels, name+"="+strconv.Quote(e.Labels[name]))
 		}
-		for l := range strings.Lines(strings.TrimSpace(string(out))) {
+		lines = append(lines, "  labels "+strings.Join(labels, ", "))
+	}
+	if !reflect.DeepEqual(e.HTTPClientConfig, DefaultHTTPClientConfig) {
+		lines = append(lines, "  http_client_config:")
+		var out bytes.Buffer
+		enc := yaml.NewEncoder(&out)
+		enc.SetIndent(2)
+		if err := errors.Join(enc.Encode(e.HTTPClientConfig), enc.Close()); err != nil {
+			out.Reset()
+			out.WriteString("(cannot be shown)")
+		}
+		for l := range strings.Lines(strings.TrimSpace(out.String())) {
 			lines = append(lines, "    "+strings.TrimSuffix(l, "\n"))
 		}
 	}

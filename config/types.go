@@ -1,6 +1,6 @@
 // Package config loads and validates exporter.yml: the schema of the public
 // contract, strictly (unknown keys are errors), with errors that name the
-// account and key, and secrets that never print.
+// account, the key and the line, and secrets that never print.
 package config
 
 import (
@@ -9,6 +9,8 @@ import (
 
 	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
 // Vendor names, as used in config blocks and in the `vendor` label.
@@ -19,16 +21,17 @@ const (
 	VendorGuoyangyun = "guoyangyun"
 )
 
+// Vendors lists the vendor names in the order messages give them.
+var Vendors = []string{VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun}
+
 // Defaults applied when neither `defaults` nor the account sets a value.
 const (
-	DefaultCacheTTL         = 5 * time.Minute
-	DefaultTimeout          = 15 * time.Second
-	DefaultRefreshTimeout   = 2 * time.Minute
-	DefaultMaxSeries        = 100000
-	DefaultMaxStale         = time.Hour
-	DefaultTimezone         = "Asia/Shanghai"
-	DefaultVZICloudPageSize = 1000
-	MaxVZICloudPageSize     = 10000
+	DefaultCacheTTL       = 5 * time.Minute
+	DefaultTimeout        = 15 * time.Second
+	DefaultRefreshTimeout = 2 * time.Minute
+	DefaultMaxSeries      = 100000
+	DefaultMaxStale       = time.Hour
+	DefaultTimezone       = "Asia/Shanghai"
 
 	DefaultMaxConcurrency    = 4
 	DefaultRequestsPerSecond = 10
@@ -37,26 +40,44 @@ const (
 // DefaultExpiryWindows is used when a vzicloud block sets no expiry_windows.
 var DefaultExpiryWindows = []string{"7d", "30d"}
 
-// DefaultBaseURLs are the public hosts, used when an account sets no base_url.
-var DefaultBaseURLs = map[string]string{
-	VendorAIOps:      "https://caweb.aiops.com",
-	VendorVZICloud:   "https://open.vzicloud.com",
-	VendorTingyun:    "https://network.tingyun.com",
-	VendorGuoyangyun: "https://api.guoyangyun.com",
+// DefaultHTTPClientConfig is Prometheus' default, except that redirects are
+// not followed: a vendor answering with a redirect is an error unless
+// follow_redirects is set.
+var DefaultHTTPClientConfig = func() promcfg.HTTPClientConfig {
+	c := promcfg.DefaultHTTPClientConfig
+	c.FollowRedirects = false
+	return c
+}()
+
+// ReservedLabels are every label the exporter, the client library and
+// Prometheus set on the exporter's series; static `labels` must not use
+// them. collector's tests prove it covers every label the collector emits.
+var ReservedLabels = []string{
+	// vendor series
+	"account", "license_id", "license_type", "edition", "user_id", "contact_name", "channel",
+	"product_id", "type", "state", "within", "code", "name", "status",
+	"username", "primary_name", "corp", "instance_id", "product",
+	// the exporter's own series, build_info and the Go collector
+	"vendor", "result", "le", "quantile", "version", "revision", "branch", "goversion",
+	"goos", "goarch", "tags",
+	// set by Prometheus on every scraped series
+	"instance", "job",
 }
 
 // Config is the whole file.
 type Config struct {
-	Defaults Settings         `yaml:"defaults"`
-	Limits   map[string]Limit `yaml:"limits"`
-	Accounts []Account        `yaml:"accounts"`
+	Defaults Settings
+	Limits   map[string]Limit // by vendor name
+	Accounts []Account
+
+	secretFiles []secretFile // every *_file secret, for CheckSecretFiles
 }
 
 // Limit is the request budget of one vendor, per API host, shared by all
 // its accounts. A nil field is unset.
 type Limit struct {
-	MaxConcurrency    *int     `yaml:"max_concurrency"`
-	RequestsPerSecond *float64 `yaml:"requests_per_second"`
+	MaxConcurrency    *int
+	RequestsPerSecond *float64
 }
 
 // EffectiveLimit is a vendor's Limit with defaults applied; a
@@ -83,35 +104,35 @@ func (c *Config) LimitFor(vendor string) EffectiveLimit {
 // Settings may be given in `defaults` and overridden per account. A nil
 // field is unset.
 type Settings struct {
-	CacheTTL       *model.Duration `yaml:"cache_ttl"`
-	Timeout        *model.Duration `yaml:"timeout"`
-	RefreshTimeout *model.Duration `yaml:"refresh_timeout"`
-	MaxSeries      *int            `yaml:"max_series"`
-	MaxStale       *model.Duration `yaml:"max_stale"`
-	Timezone       *Location       `yaml:"timezone"`
+	CacheTTL       *model.Duration
+	Timeout        *model.Duration
+	RefreshTimeout *model.Duration
+	MaxSeries      *int
+	MaxStale       *model.Duration
+	Timezone       *Location
 	// Static labels added to every vendor series of the account; an
 	// account's labels are merged over those of `defaults`.
-	Labels map[string]string `yaml:"labels"`
+	Labels map[string]string
 	// Proxy and TLS settings for upstream requests, in the standard
 	// Prometheus HTTP client format. Authentication keys are refused: each
 	// vendor authenticates its own way.
-	HTTPClientConfig *promcfg.HTTPClientConfig `yaml:"http_client_config"`
+	HTTPClientConfig *promcfg.HTTPClientConfig
 }
 
 // Account is one vendor account: exactly one vendor block is set.
 type Account struct {
-	Name     string `yaml:"name"`
-	BaseURL  string `yaml:"base_url"`
-	Settings `yaml:",inline"`
+	Name    string
+	BaseURL string
+	Settings
 
-	AIOps      *AIOps      `yaml:"aiops"`
-	VZICloud   *VZICloud   `yaml:"vzicloud"`
-	Tingyun    *Tingyun    `yaml:"tingyun"`
-	Guoyangyun *Guoyangyun `yaml:"guoyangyun"`
+	AIOps      *AIOps
+	VZICloud   *VZICloud
+	Tingyun    *Tingyun
+	Guoyangyun *Guoyangyun
 
 	// Resolved by Load and Parse: defaults applied, URL parsed, relative
 	// paths joined.
-	Effective Effective `yaml:"-"`
+	Effective Effective
 }
 
 // Effective holds an account's settings after defaults are applied: the
@@ -132,26 +153,21 @@ type Effective struct {
 
 // AIOps is CloudAlert: HTTP Basic with the email and an API token.
 type AIOps struct {
-	Email     string `yaml:"email"`
-	Token     Secret `yaml:"token"`
-	TokenFile string `yaml:"token_file"`
+	Email     string
+	Token     Secret
+	TokenFile string
+	warn      func(file string) // see Account.WithSecretWarning
 }
 
 // VZICloud is the Zenith open platform: a signed, paged grant list.
 type VZICloud struct {
-	AccessKeyID         string   `yaml:"access_key_id"`
-	AccessKeySecret     Secret   `yaml:"access_key_secret"`
-	AccessKeySecretFile string   `yaml:"access_key_secret_file"`
-	PageSize            int      `yaml:"page_size"`
-	Wheres              []Where  `yaml:"wheres"`
-	ExpiryWindows       []Window `yaml:"expiry_windows"`
-}
-
-// Where is one condition of the vzicloud `wheres` filter.
-type Where struct {
-	K string `yaml:"k"`
-	O string `yaml:"o"`
-	V any    `yaml:"v"`
+	AccessKeyID         string
+	AccessKeySecret     Secret
+	AccessKeySecretFile string
+	PageSize            int
+	Wheres              []vzicloud.Where
+	ExpiryWindows       []Window
+	warn                func(file string)
 }
 
 // Window is an expiry window; Text is kept as written for the `within` label.
@@ -162,16 +178,18 @@ type Window struct {
 
 // Tingyun is Tingyun network monitoring: an authkey in the query string.
 type Tingyun struct {
-	Authkey     Secret `yaml:"authkey"`
-	AuthkeyFile string `yaml:"authkey_file"`
+	Authkey     Secret
+	AuthkeyFile string
+	warn        func(file string)
 }
 
 // Guoyangyun is Guoyang Cloud SMS: appkey and appsecret in a form body.
 type Guoyangyun struct {
-	Appkey        string `yaml:"appkey"`
-	Appsecret     Secret `yaml:"appsecret"`
-	AppsecretFile string `yaml:"appsecret_file"`
-	Username      string `yaml:"username"`
+	Appkey        string
+	Appsecret     Secret
+	AppsecretFile string
+	Username      string
+	warn          func(file string)
 }
 
 // Location is a time zone name, validated at load.

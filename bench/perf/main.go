@@ -33,6 +33,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/server"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
 func main() {
@@ -100,7 +101,7 @@ func newRig(sims *simulators, perVendor int, only string) (*rig, error) {
 			c.Name = fmt.Sprintf("%s-%02d", a.Name, i)
 			if c.VZICloud != nil {
 				v := *c.VZICloud
-				v.PageSize = config.MaxVZICloudPageSize // one page: latency is per request
+				v.PageSize = vzicloud.MaxPageSize // one page: latency is per request
 				c.VZICloud = &v
 			}
 			c.Effective.CacheTTL = 5 * time.Minute

@@ -10,19 +10,6 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-// The documented codes of a grant's type and state.
-const (
-	TypeOnline  = 0
-	TypeOffline = 1
-
-	StateGranting = 0
-	StateGranted  = 1
-	StateRecalled = 2
-	StateFailed   = 3
-	StateTimeout  = 4
-	StateOffline  = 5
-)
-
 // NeverExpires is the expire_time of a permanent grant.
 const NeverExpires = -1
 

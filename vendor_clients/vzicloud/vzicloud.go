@@ -28,8 +28,6 @@ const consumesPath = "openapi/v1/alg/consumes"
 
 // Defaults and limits for the Config fields.
 const (
-	DefaultPageSize    = 1000
-	MaxPageSize        = 10000 // the vendor's documented maximum
 	DefaultConcurrency = 4
 	// DefaultMaxPages bounds one refresh, so that a server announcing an
 	// absurd total cannot keep us paging forever.
@@ -38,14 +36,6 @@ const (
 	// vendor advises, yet long enough for a slow page.
 	ExpiresAhead = 2 * time.Minute
 )
-
-// Where is one condition of the vendor's wheres filter: key, operator and
-// value, sent as {"k":…,"o":…,"v":…}. V must encode as JSON.
-type Where struct {
-	K string `json:"k"`
-	O string `json:"o"`
-	V any    `json:"v"`
-}
 
 // Config is one vzicloud account.
 type Config struct {

@@ -1,0 +1,5 @@
+package guoyangyun
+
+// DefaultBaseURL is Guoyang Cloud's public API host, used when an account
+// sets no base_url.
+const DefaultBaseURL = "https://api.guoyangyun.com"
