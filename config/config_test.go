@@ -410,6 +410,102 @@ func TestParseErrors(t *testing.T) {
 			`account "unparsable": vzicloud.expiry_windows[0] (line 19): unknown unit "x" in duration "7x"`,
 		},
 	}, {
+		name: "refresh_timeout and max_series",
+		yaml: `defaults:
+  refresh_timeout: 0s
+  max_series: 0
+accounts:
+  - name: a
+    timeout: 30s
+    refresh_timeout: 20s
+    tingyun: {authkey: x}
+  - name: b
+    max_series: many
+    tingyun: {authkey: x}
+`,
+		want: []string{
+			`defaults.refresh_timeout (line 2): must be greater than 0`,
+			`defaults.max_series (line 3): must be greater than 0`,
+			`account "a": refresh_timeout (line 7): refresh_timeout (20s) must be at least timeout (30s)`,
+			`account "b": max_series (line 10): must be an integer, got "many"`,
+		},
+	}, {
+		name: "timeout above the default refresh_timeout",
+		yaml: "accounts:\n  - name: a\n    timeout: 5m\n    tingyun: {authkey: x}\n",
+		want: []string{`account "a": timeout (line 3): refresh_timeout (2m) must be at least timeout (5m)`},
+	}, {
+		name: "bad labels",
+		yaml: `defaults:
+  labels:
+    team-a: x
+    __meta: x
+    account: x
+    9lives: x
+accounts:
+  - name: a
+    labels:
+      status: x
+      le: x
+      job: x
+      team: [x]
+      owner: ` + strings.Repeat("x", 1025) + `
+      ok: ` + strings.Repeat("x", 1024) + `
+    tingyun: {authkey: x}
+  - name: b
+    labels: [team]
+    tingyun: {authkey: x}
+`,
+		want: []string{
+			`line 3: label name "team-a" in defaults.labels is not valid: letters, digits and _, not starting with a digit`,
+			`line 4: label name "__meta" in defaults.labels is reserved: names starting with __ are Prometheus' own`,
+			`line 5: label name "account" in defaults.labels is reserved: the exporter or Prometheus sets it`,
+			`line 6: label name "9lives" in defaults.labels is not valid: letters, digits and _, not starting with a digit`,
+			`account "a": line 10: label name "status" in labels is reserved: the exporter or Prometheus sets it`,
+			`account "a": line 11: label name "le" in labels is reserved: the exporter or Prometheus sets it`,
+			`account "a": line 12: label name "job" in labels is reserved: the exporter or Prometheus sets it`,
+			`account "a": labels.team (line 13): must be a single value, got a list`,
+			`account "a": labels.owner (line 14): must be at most 1024 bytes, got 1025`,
+			`account "b": labels (line 18): must be a mapping, got a list`,
+		},
+	}, {
+		name: "bad limits",
+		yaml: `limits:
+  vzi: {max_concurrency: 1}
+  aiops: {max_concurrency: 0, requests_per_second: -1}
+  tingyun: {requests_per_second: .nan, burst: 3}
+  guoyangyun: {max_concurrency: two}
+  vzicloud: 5
+accounts:
+` + ok,
+		want: []string{
+			`line 2: unknown vendor "vzi" in limits: must be one of aiops, vzicloud, tingyun, guoyangyun`,
+			`limits.aiops.max_concurrency (line 3): must be at least 1, got 0`,
+			`limits.aiops.requests_per_second (line 3): must be a number of at least 0 (0: no limit), got -1`,
+			`line 4: unknown key "burst" in limits.tingyun`,
+			`limits.tingyun.requests_per_second (line 4): must be a number of at least 0 (0: no limit), got NaN`,
+			`limits.guoyangyun.max_concurrency (line 5): must be an integer, got "two"`,
+			`limits.vzicloud (line 6): must be a mapping, got a scalar`,
+		},
+	}, {
+		// Neither the password nor any piece of it: an unparsable URL with
+		// credentials is not quoted at all.
+		name: "proxy_url with a password",
+		yaml: "accounts:\n  - name: a\n    http_client_config:\n      proxy_url: 'http://user:pa/ss@proxy:3128'\n    tingyun: {authkey: x}\n",
+		want: []string{`account "a": http_client_config (line 3): proxy_url: not a valid URL`},
+	}, {
+		name: "proxy_url without credentials",
+		yaml: "accounts:\n  - name: a\n    http_client_config:\n      proxy_url: 'http://proxy:port'\n    tingyun: {authkey: x}\n",
+		want: []string{`account "a": http_client_config (line 3): proxy_url: invalid port ":port" after host`},
+	}, {
+		// Quoted config text is cut to 200 characters.
+		name: "long where operator",
+		yaml: "accounts:\n  - name: a\n    vzicloud:\n      access_key_id: id\n      access_key_secret: s\n      wheres: [{k: sn, o: " + strings.Repeat("o", 5000) + ", v: 1}]\n",
+		want: []string{`account "a": vzicloud.wheres[0].o (line 6): must be one of eq, ne, lt, lte, gt, gte, like, in, ni, got "` + strings.Repeat("o", 200) + `"… (5000 bytes)`},
+	}, {
+		name: "long bad duration",
+		yaml: "defaults:\n  timeout: " + strings.Repeat("9", 5000) + "x\naccounts:\n" + ok,
+		want: []string{`defaults.timeout (line 2): not valid: "` + strings.Repeat("9", 200) + `"… (5001 bytes)`},
+	}, {
 		name: "no accounts",
 		yaml: "accounts: []\n",
 		want: []string{`accounts (line 1): must list at least one account`},
