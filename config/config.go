@@ -66,7 +66,7 @@ func (d *decoder) config(n *yaml.Node) *Config {
 		"defaults": func(a at, v *yaml.Node) { defaults = a.mapping(v, c.Defaults.fields()) },
 		"limits":   c.decodeLimits,
 		"accounts": func(a at, v *yaml.Node) {
-			if v.Kind == yaml.SequenceNode {
+			if v = resolve(v); v.Kind == yaml.SequenceNode {
 				c.Accounts = make([]Account, len(v.Content))
 			}
 			a.list(v, func(i int, e at, v *yaml.Node) {

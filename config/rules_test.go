@@ -157,3 +157,31 @@ func TestCheckSecretFiles(t *testing.T) {
 		`account "missing": tingyun.authkey_file (line 9): cannot be opened: no such file or directory`,
 	}, "\n"))
 }
+
+// Aliases stand for what they name, accounts included.
+func TestParseAliases(t *testing.T) {
+	cfg, err := Parse([]byte(`x-accounts: &accounts
+  - name: a
+    labels: &labels {team: ops}
+    tingyun: &tingyun {authkey: k}
+  - name: b
+    labels: *labels
+    tingyun: *tingyun
+accounts: *accounts
+`), "")
+	require.Nil(t, cfg)
+	require.EqualError(t, err, `line 1: unknown key "x-accounts"`)
+
+	cfg, err = Parse([]byte(`defaults:
+  labels: &labels {team: ops}
+accounts: &accounts
+  - name: a
+    labels: *labels
+    tingyun: &tingyun {authkey: k}
+  - name: b
+    tingyun: *tingyun
+`), "")
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"team": "ops"}, cfg.Accounts[1].Effective.Labels)
+	require.Equal(t, Secret("k"), cfg.Accounts[1].Tingyun.Authkey)
+}

@@ -1,6 +1,6 @@
-// Package config loads and validates exporter.yml: the schema of the public
-// contract, strictly (unknown keys are errors), with errors that name the
-// account, the key and the line, and secrets that never print.
+// Package config loads and validates exporter.yml (the schema is in the
+// README's Configuration section), strictly: unknown keys are errors, every
+// error names the account, the key and the line, and secrets never print.
 package config
 
 import (
