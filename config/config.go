@@ -356,13 +356,14 @@ func parseBaseURL(raw string) (*url.URL, error) {
 
 // urlError is url.Parse's complaint without the URL, which may hold a
 // password; when the URL has credentials (an @), not even the part the
-// complaint quotes, which may be a piece of the password.
+// complaint quotes, which may be a piece of the password; nor for a long
+// URL, whose quoted part may be long.
 func urlError(err error) error {
 	uerr := &url.Error{}
 	switch {
 	case !errors.As(err, &uerr):
 		return err
-	case strings.Contains(uerr.URL, "@"):
+	case strings.Contains(uerr.URL, "@") || len(uerr.URL) > quote.MaxChars:
 		return errors.New("not a valid URL")
 	}
 	return uerr.Err
