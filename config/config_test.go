@@ -351,6 +351,13 @@ func TestParseErrors(t *testing.T) {
 			`defaults.http_client_config.bearer_token_file (line 5): not allowed: each vendor client authenticates itself`,
 		},
 	}, {
+		name: "http_client_config with basic_auth through a merge key",
+		yaml: "x: &auth {basic_auth: {username: u, password: p}}\naccounts:\n  - name: a\n    http_client_config:\n      <<: *auth\n    tingyun: {authkey: x}\n",
+		want: []string{
+			`line 1: unknown key "x"`,
+			`account "a": http_client_config.basic_auth (line 4): not allowed: each vendor client authenticates itself`,
+		},
+	}, {
 		name: "http_client_config unknown key",
 		yaml: "accounts:\n  - name: a\n    http_client_config:\n      proxy: http://p:3128\n    tingyun: {authkey: x}\n",
 		want: []string{`account "a": http_client_config (line 3): unknown key "proxy"`},

@@ -280,20 +280,28 @@ func httpClientConfig(p **promcfg.HTTPClientConfig) decodeFunc {
 		// Decoding into a map resolves aliases and merge keys, so the
 		// re-marshaled text stands alone.
 		var raw map[string]any
-		if isNull(v) {
+		switch {
+		case isNull(v):
 			return
-		} else if v.Kind != yaml.MappingNode {
+		case v.Kind != yaml.MappingNode:
 			a.errorf("must be a mapping, got %s", kindName(v))
 			return
-		} else if err := v.Decode(&raw); err != nil {
+		}
+		if err := v.Decode(&raw); err != nil {
 			a.errorf("%s", typeErrors(err))
 			return
 		}
 		refused := false
-		for i := 0; i+1 < len(v.Content); i += 2 {
-			if k := v.Content[i]; slices.Contains(authKeys, k.Value) {
-				a.key(k.Value, k.Line).errorf("not allowed: each vendor client authenticates itself")
-				delete(raw, k.Value)
+		for _, key := range authKeys {
+			if _, set := raw[key]; set { // merge keys (<<) included
+				line := a.line
+				for i := 0; i+1 < len(v.Content); i += 2 {
+					if v.Content[i].Value == key {
+						line = v.Content[i].Line
+					}
+				}
+				a.key(key, line).errorf("not allowed: each vendor client authenticates itself")
+				delete(raw, key)
 				refused = true
 			}
 		}
