@@ -79,7 +79,7 @@ func writeSecret(t *testing.T, content string, mode os.FileMode) string {
 func TestSecretFileRules(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	big := writeSecret(t, strings.Repeat("x", MaxSecretFile+1), 0o600)
+	big := writeSecret(t, strings.Repeat("x", maxSecretFile+1), 0o600)
 	for _, tc := range []struct {
 		name, path, want string
 	}{
@@ -97,10 +97,10 @@ func TestSecretFileRules(t *testing.T) {
 	}
 
 	// The largest secret file allowed reads whole.
-	largest := writeSecret(t, strings.Repeat("x", MaxSecretFile), 0o600)
+	largest := writeSecret(t, strings.Repeat("x", maxSecretFile), 0o600)
 	got, err := SecretSource{File: largest}.Read()
 	require.NoError(t, err)
-	require.Len(t, got, MaxSecretFile)
+	require.Len(t, got, maxSecretFile)
 }
 
 // A world-readable secret file is read, and reported once per file.

@@ -67,8 +67,8 @@ type SecretSource struct {
 	warn  func(file string) // see Account.WithSecretWarning
 }
 
-// MaxSecretFile is the largest secret file read.
-const MaxSecretFile = 64 << 10
+// maxSecretFile is the size of the largest secret file read.
+const maxSecretFile = 64 << 10
 
 // Read returns the secret. A file is read anew on each call, so a rotated
 // secret takes effect without a reload; trailing newlines (\n, \r\n), which
@@ -89,7 +89,7 @@ func (s SecretSource) Read() (string, error) {
 var warnedFiles sync.Map
 
 // readSecretFile reads a secret file: a regular file of at most
-// MaxSecretFile bytes, neither empty nor only newlines. It cannot hang:
+// maxSecretFile bytes, neither empty nor only newlines. It cannot hang:
 // the file is opened non-blocking (a FIFO without a writer would block an
 // open) and anything but a regular file (a FIFO, /dev/zero) is refused
 // before reading. Every other problem is an error too.
@@ -111,20 +111,20 @@ func readSecretFile(path string, warn func(file string)) (string, error) {
 		return "", err
 	case !info.Mode().IsRegular():
 		return "", fmt.Errorf("%s is not a regular file (%s)", path, info.Mode().Type())
-	case info.Size() > MaxSecretFile:
-		return "", fmt.Errorf("%s is larger than %d KiB", path, MaxSecretFile>>10)
+	case info.Size() > maxSecretFile:
+		return "", fmt.Errorf("%s is larger than %d KiB", path, maxSecretFile>>10)
 	}
 	if info.Mode().Perm()&0o004 != 0 && warn != nil {
 		if _, warned := warnedFiles.LoadOrStore(path, true); !warned {
 			warn(path)
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSecretFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	switch secret := strings.TrimRight(string(data), "\r\n"); {
 	case err != nil:
 		return "", fmt.Errorf("%s: %w", path, err)
-	case len(data) > MaxSecretFile: // grew since the Stat
-		return "", fmt.Errorf("%s is larger than %d KiB", path, MaxSecretFile>>10)
+	case len(data) > maxSecretFile: // grew since the Stat
+		return "", fmt.Errorf("%s is larger than %d KiB", path, maxSecretFile>>10)
 	case secret == "":
 		return "", fmt.Errorf("%s is empty", path)
 	default:
@@ -139,6 +139,12 @@ type secretRef struct {
 	value *Secret
 	file  *string
 	warn  func(file string)
+}
+
+// fields adds the pair's keys to a vendor block's fields.
+func (r secretRef) fields(f map[string]decodeFunc) map[string]decodeFunc {
+	f[r.key], f[r.key+"_file"] = secretValue(r.value), scalar(r.file)
+	return f
 }
 
 func (r secretRef) source() SecretSource {

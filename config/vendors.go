@@ -79,7 +79,7 @@ func (a Account) WithSecretWarning(warn func(file string)) Account {
 func (a *AIOps) TokenSource() SecretSource { return a.secret().source() }
 
 func (a *AIOps) fields() map[string]decodeFunc {
-	return map[string]decodeFunc{"email": scalar(&a.Email), "token": secretValue(&a.Token), "token_file": scalar(&a.TokenFile)}
+	return a.secret().fields(map[string]decodeFunc{"email": scalar(&a.Email)})
 }
 
 func (a *AIOps) secret() secretRef { return secretRef{"token", &a.Token, &a.TokenFile, a.warn} }
@@ -92,14 +92,12 @@ func (a *AIOps) describe() []string { return []string{"email " + a.Email} }
 func (v *VZICloud) SecretSource() SecretSource { return v.secret().source() }
 
 func (v *VZICloud) fields() map[string]decodeFunc {
-	return map[string]decodeFunc{
-		"access_key_id":          scalar(&v.AccessKeyID),
-		"access_key_secret":      secretValue(&v.AccessKeySecret),
-		"access_key_secret_file": scalar(&v.AccessKeySecretFile),
-		"page_size":              scalar(&v.PageSize),
-		"wheres":                 wheres(&v.Wheres),
-		"expiry_windows":         windows(&v.ExpiryWindows),
-	}
+	return v.secret().fields(map[string]decodeFunc{
+		"access_key_id":  scalar(&v.AccessKeyID),
+		"page_size":      scalar(&v.PageSize),
+		"wheres":         wheres(&v.Wheres),
+		"expiry_windows": windows(&v.ExpiryWindows),
+	})
 }
 
 func (v *VZICloud) secret() secretRef {
@@ -220,7 +218,7 @@ func wheres(p *[]vzicloud.Where) decodeFunc {
 func (t *Tingyun) AuthkeySource() SecretSource { return t.secret().source() }
 
 func (t *Tingyun) fields() map[string]decodeFunc {
-	return map[string]decodeFunc{"authkey": secretValue(&t.Authkey), "authkey_file": scalar(&t.AuthkeyFile)}
+	return t.secret().fields(map[string]decodeFunc{})
 }
 
 func (t *Tingyun) secret() secretRef { return secretRef{"authkey", &t.Authkey, &t.AuthkeyFile, t.warn} }
@@ -234,12 +232,7 @@ func (t *Tingyun) describe() []string { return nil }
 func (g *Guoyangyun) AppsecretSource() SecretSource { return g.secret().source() }
 
 func (g *Guoyangyun) fields() map[string]decodeFunc {
-	return map[string]decodeFunc{
-		"appkey":         scalar(&g.Appkey),
-		"appsecret":      secretValue(&g.Appsecret),
-		"appsecret_file": scalar(&g.AppsecretFile),
-		"username":       scalar(&g.Username),
-	}
+	return g.secret().fields(map[string]decodeFunc{"appkey": scalar(&g.Appkey), "username": scalar(&g.Username)})
 }
 
 func (g *Guoyangyun) secret() secretRef {
