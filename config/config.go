@@ -377,7 +377,7 @@ func labels(p *map[string]string) decodeFunc {
 		a.entries(v, func(k, v *yaml.Node) {
 			name := quote.Text(k.Value) + in(a.path)
 			switch {
-			case !model.LabelName(k.Value).IsValidLegacy():
+			case !model.LegacyValidation.IsValidLabelName(k.Value):
 				a.keyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
 			case strings.HasPrefix(k.Value, "__"):
 				a.keyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
