@@ -231,9 +231,12 @@ func (st *Settings) check(o *object, m Settings, dir string) {
 	if st.HTTPClientConfig != nil {
 		st.HTTPClientConfig.SetDirectory(dir)
 	}
-	for key, d := range map[string]*model.Duration{"cache_ttl": st.CacheTTL, "timeout": st.Timeout, "refresh_timeout": st.RefreshTimeout, "max_stale": st.MaxStale} {
-		if d != nil && *d <= 0 {
-			o.errorf(key, "must be greater than 0")
+	for _, d := range []struct {
+		key string
+		val *model.Duration
+	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"refresh_timeout", st.RefreshTimeout}, {"max_stale", st.MaxStale}} {
+		if d.val != nil && *d.val <= 0 {
+			o.errorf(d.key, "must be greater than 0")
 		}
 	}
 	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
