@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
@@ -257,6 +258,34 @@ func checkLabelValue(a at, value string) {
 		a.errorf("must be valid UTF-8")
 	case len(value) > maxLabelValue:
 		a.errorf("must be at most %d bytes, got %d", maxLabelValue, len(value))
+	}
+}
+
+// labels decodes static labels: Prometheus label names that are neither
+// reserved nor the exporter's own, with values of at most 1,024 bytes of
+// UTF-8 (the limit vendor label values have).
+func labels(p *map[string]string) decodeFunc {
+	return func(a at, v *yaml.Node) {
+		a.entries(v, func(k, v *yaml.Node) {
+			name := quote.Text(k.Value) + in(a.path)
+			switch {
+			case !model.LegacyValidation.IsValidLabelName(k.Value):
+				a.keyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
+			case strings.HasPrefix(k.Value, "__"):
+				a.keyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
+			case slices.Contains(ReservedLabels, k.Value):
+				a.keyErrorf(k.Line, "label name %s is reserved: the exporter or Prometheus sets it", name)
+			default:
+				var value string
+				if va := a.key(k.Value, k.Line); decodeText(va, v, &value) {
+					checkLabelValue(va, value)
+				}
+				if *p == nil {
+					*p = map[string]string{}
+				}
+				(*p)[k.Value] = value
+			}
+		})
 	}
 }
 
