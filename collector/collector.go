@@ -197,6 +197,9 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		UserAgent: e.opts.UserAgent,
 		Timeout:   ac.Effective.Timeout,
 		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
+		// upstream installs its redirect guard, which never lets the
+		// credentials leave their origin, over the client's own policy.
+		FollowRedirects: ac.Effective.HTTPClientConfig.FollowRedirects,
 	}
 	logger := log.With(e.opts.Logger, "account", ac.Name, "vendor", ac.Effective.Vendor)
 	fetch, err := v.newFetch(ac.WithSecretWarning(func(file string) {

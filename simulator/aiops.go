@@ -67,6 +67,7 @@ func NewAIOps(email, token string) *AIOps {
 	a.harness = newHarness(mux, vendorBodies{
 		unauthorized: aiopsUnauthorized,
 		wrongTypes:   []byte(aiopsWrongTypes),
+		noData:       []byte(`{"success":true}`),
 		vendorError: func(code int) (int, []byte) {
 			// The vendor reports its errors inside an HTTP 200.
 			return http.StatusOK, aiopsError(cmp.Or(code, http.StatusInternalServerError))

@@ -58,7 +58,7 @@ func aiopsGet(t *testing.T, srv *httptest.Server, path string, setAuth func(*htt
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
-	return answer{resp.StatusCode, resp.Header, body, time.Since(start)}
+	return answer{resp.StatusCode, resp.Header, body, time.Since(start), nil}
 }
 
 func basic(email, token string) func(*http.Request) {

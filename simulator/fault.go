@@ -71,25 +71,39 @@ const (
 	// Fault.Code (0: the vendor's default code), with the HTTP status the
 	// vendor sends it with.
 	FaultVendorError
+	// FaultRedirect answers Fault.Status (307 if unset) with a Location on
+	// Fault.Target, another origin, keeping the request's path and query:
+	// a hostile or misconfigured upstream sending the credentials elsewhere.
+	FaultRedirect
+	// FaultNoData answers 200 with the vendor's success envelope without
+	// its data field: an answer that must not read as an empty account.
+	FaultNoData
+	// FaultDeclaredLength answers 200 declaring a Content-Length of
+	// Fault.Size and sends only the first bytes of a JSON object: a client
+	// must refuse the length before reading, not wait for the rest.
+	FaultDeclaredLength
 
 	faultKinds // the number of kinds, for validation
 )
 
 var faultNames = [faultKinds]string{
-	FaultNone:         "none",
-	FaultLatency:      "latency",
-	FaultStatus:       "status",
-	FaultHTML:         "html",
-	FaultUnauthorized: "unauthorized",
-	FaultRateLimited:  "rate_limited",
-	FaultMalformed:    "malformed",
-	FaultTruncated:    "truncated",
-	FaultEmpty:        "empty",
-	FaultOversized:    "oversized",
-	FaultDrip:         "drip",
-	FaultWrongTypes:   "wrong_types",
-	FaultRedirectLoop: "redirect_loop",
-	FaultVendorError:  "vendor_error",
+	FaultNone:           "none",
+	FaultLatency:        "latency",
+	FaultStatus:         "status",
+	FaultHTML:           "html",
+	FaultUnauthorized:   "unauthorized",
+	FaultRateLimited:    "rate_limited",
+	FaultMalformed:      "malformed",
+	FaultTruncated:      "truncated",
+	FaultEmpty:          "empty",
+	FaultOversized:      "oversized",
+	FaultDrip:           "drip",
+	FaultWrongTypes:     "wrong_types",
+	FaultRedirectLoop:   "redirect_loop",
+	FaultVendorError:    "vendor_error",
+	FaultRedirect:       "redirect",
+	FaultNoData:         "no_data",
+	FaultDeclaredLength: "declared_length",
 }
 
 func (k FaultKind) String() string {
@@ -106,11 +120,15 @@ type Fault struct {
 	Kind FaultKind
 	// Delay is how long latency waits and how long drip spreads the body over.
 	Delay time.Duration
-	// Status is the HTTP status of FaultStatus; 0 means 500.
+	// Status is the HTTP status of FaultStatus (0 means 500) and of
+	// FaultRedirect (0 means 307).
 	Status int
+	// Target is the scheme and host FaultRedirect sends the client to.
+	Target string
 	// RetryAfter is the Retry-After of FaultRateLimited.
 	RetryAfter time.Duration
-	// Size is the body length of FaultOversized, in bytes.
+	// Size is the body length of FaultOversized and the declared length of
+	// FaultDeclaredLength, in bytes.
 	Size int64
 	// Code selects the vendor's error for FaultVendorError; 0 means the
 	// vendor's default.
@@ -129,6 +147,7 @@ type Fault struct {
 type vendorBodies struct {
 	unauthorized []byte // sent with 401
 	wrongTypes   []byte // sent with 200
+	noData       []byte // the success envelope without its data, sent with 200
 	// vendorError is the vendor's error envelope for code (Fault.Code, 0
 	// for its default) and the HTTP status it comes with.
 	vendorError func(code int) (status int, body []byte)
@@ -252,6 +271,15 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultVendorError:
 		status, body := h.bodies.vendorError(f.Code)
 		writeBody(w, status, jsonType, body)
+	case FaultRedirect:
+		http.Redirect(w, r, f.Target+r.URL.RequestURI(), cmp.Or(f.Status, http.StatusTemporaryRedirect))
+	case FaultNoData:
+		writeBody(w, http.StatusOK, jsonType, h.bodies.noData)
+	case FaultDeclaredLength:
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, oversizedHead) // net/http closes the connection short of the length
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	fakeBody         = `{"ok":true,"items":["alpha","beta","gamma","delta","epsilon","zeta","eta","theta"]}`
 	fakeUnauthorized = `{"error":"denied"}`
 	fakeWrongTypes   = `{"ok":"yes","items":{}}`
+	fakeNoData       = `{"ok":true}`
 	fakeDefaultCode  = 7
 	fakeErrorStatus  = http.StatusForbidden
 	testPath         = "/some/path?q=1"
@@ -43,6 +44,7 @@ func newFake(t *testing.T) (*harness, *httptest.Server) {
 	h := newHarness(vendor, vendorBodies{
 		unauthorized: []byte(fakeUnauthorized),
 		wrongTypes:   []byte(fakeWrongTypes),
+		noData:       []byte(fakeNoData),
 		vendorError:  fakeVendorError,
 	})
 	srv := httptest.NewServer(h)
@@ -56,6 +58,7 @@ type answer struct {
 	header http.Header
 	body   []byte
 	took   time.Duration // until the body was read
+	err    error         // reading the body
 }
 
 // get requests testPath without following redirects, and reads the whole
@@ -67,10 +70,9 @@ func get(t *testing.T, srv *httptest.Server) answer {
 	start := time.Now()
 	resp, err := client.Get(srv.URL + testPath)
 	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	body, readErr := io.ReadAll(resp.Body)
 	require.NoError(t, resp.Body.Close())
-	return answer{resp.StatusCode, resp.Header, body, time.Since(start)}
+	return answer{resp.StatusCode, resp.Header, body, time.Since(start), readErr}
 }
 
 func TestFaults(t *testing.T) {
@@ -152,6 +154,21 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, http.StatusFound, a.status)
 			assert.Equal(t, testPath, a.header.Get("Location"))
 		}},
+		{Fault{Kind: FaultRedirect, Status: http.StatusPermanentRedirect, Target: "http://elsewhere.example:8080"}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusPermanentRedirect, a.status)
+			assert.Equal(t, "http://elsewhere.example:8080"+testPath, a.header.Get("Location"), "path and query go along")
+		}},
+		{Fault{Kind: FaultNoData}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			isJSON(t, a)
+			assert.Equal(t, fakeNoData, string(a.body))
+		}},
+		{Fault{Kind: FaultDeclaredLength, Size: 1 << 40}, func(t *testing.T, a answer) {
+			assert.Equal(t, http.StatusOK, a.status)
+			assert.Equal(t, strconv.Itoa(1<<40), a.header.Get("Content-Length"))
+			assert.Equal(t, oversizedHead, string(a.body), "only the start is sent")
+			assert.ErrorIs(t, a.err, io.ErrUnexpectedEOF)
+		}},
 		{Fault{Kind: FaultVendorError, Code: 42}, func(t *testing.T, a answer) {
 			assert.Equal(t, fakeErrorStatus, a.status)
 			isJSON(t, a)
@@ -165,7 +182,11 @@ func TestFaults(t *testing.T) {
 		t.Run(tt.fault.Kind.String(), func(t *testing.T) {
 			h, srv := newFake(t)
 			h.SetFault(tt.fault)
-			tt.check(t, get(t, srv))
+			a := get(t, srv)
+			if tt.fault.Kind != FaultDeclaredLength {
+				require.NoError(t, a.err)
+			}
+			tt.check(t, a)
 			assert.Equal(t, tt.fault, h.Fault(), "a fault without Times stays")
 		})
 	}

@@ -89,6 +89,7 @@ func NewGuoyangyun(appkey, appsecret string) *Guoyangyun {
 	g.harness = newHarness(mux, vendorBodies{
 		unauthorized: guoyangyunError("1002", "appkey或appsecret错误"),
 		wrongTypes:   []byte(guoyangyunWrongTypes),
+		noData:       []byte(`{"code":"0","msg":"成功"}`),
 		vendorError: func(int) (int, []byte) {
 			return http.StatusOK, guoyangyunError("9999", "系统异常，请稍后重试")
 		},

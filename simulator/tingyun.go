@@ -49,6 +49,7 @@ func NewTingyun(authkey string) *Tingyun {
 	t.harness = newHarness(mux, vendorBodies{
 		unauthorized: tingyunPermissionDenied,
 		wrongTypes:   []byte(tingyunWrongTypes),
+		noData:       []byte(`{"status":200}`),
 		vendorError: func(int) (int, []byte) {
 			return http.StatusOK, tingyunEnvelope(http.StatusInternalServerError, "InternalServerError", "服务器内部错误", nil)
 		},

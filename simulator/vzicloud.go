@@ -68,6 +68,7 @@ func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
 	v.harness = newHarness(mux, vendorBodies{
 		unauthorized: vzicloudError(1004, "Authorization params [signature] error!"),
 		wrongTypes:   []byte(vzicloudWrongTypes),
+		noData:       []byte(`{"total":0}`),
 		vendorError: func(code int) (int, []byte) {
 			code = cmp.Or(code, 1000) // a failure that is neither auth nor rate limit
 			return vzicloudStatus(code), vzicloudError(code, vzicloudMessages[code])

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -171,37 +172,28 @@ func failure(code upstream.Code, msg string) error {
 // parse validates the license list: every license has an id, and no two
 // share one, since the id is what tells their series apart.
 func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
-	var raw []license
-	// An absent data is an empty list, like null: serializers that omit
-	// null fields send one as the other.
-	if len(data) > 0 {
-		if err := upstream.Unmarshal(data, &raw); err != nil {
-			return nil, fmt.Errorf("license list: %w", err)
-		}
+	raw, err := upstream.List[license](data, "license list")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := upstream.UniqueIDs(len(raw), func(i int) string { return string(raw[i].SysID) }, "license", "sys_id")
+	if err != nil {
+		return nil, err
 	}
 	snap := &Snapshot{Licenses: make([]License, 0, len(raw))}
-	seen := make(map[string]int, len(raw))
 	for i, r := range raw {
-		id := string(r.SysID)
-		if strings.TrimSpace(id) == "" {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "license %d of %d: sys_id is missing", i+1, len(raw))
-		}
-		if j, dup := seen[id]; dup {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "licenses %d and %d of %d have the same sys_id %q", j+1, i+1, len(raw), id)
-		}
-		seen[id] = i
-		l, err := r.toLicense(c.loc)
+		l, err := r.toLicense(ids[i], c.loc)
 		if err != nil {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "license %q: %w", id, err)
+			return nil, fmt.Errorf("license %s: %w", quote.Text(ids[i]), err)
 		}
 		snap.Licenses = append(snap.Licenses, l)
 	}
 	return snap, nil
 }
 
-func (r *license) toLicense(loc *time.Location) (License, error) {
+func (r *license) toLicense(id string, loc *time.Location) (License, error) {
 	l := License{
-		ID:          string(r.SysID),
+		ID:          id,
 		Type:        string(r.LicenseType),
 		Edition:     string(r.License),
 		UserID:      string(r.User),

@@ -274,8 +274,6 @@ func TestFetchVariants(t *testing.T) {
 
 func TestFetchEnvelopeVariants(t *testing.T) {
 	for _, body := range []string{
-		`{"success":true,"data":null}`,
-		`{"success":true}`,
 		`{"success":true,"data":[]}`,
 		`{"success":"true","data":[]}`,
 		`{"success":1,"data":[],"message":"ok","code":200}`,
@@ -316,6 +314,14 @@ func TestFetchValidates(t *testing.T) {
 		data: `[{"sys_id":12},{"sys_id":"12"}]`,
 		want: `licenses 1 and 2 of 2 have the same sys_id "12"`,
 	}, {
+		name: "ids equal once trimmed, kept trimmed",
+		data: `[{"sys_id":"a "},{"sys_id":" a"}]`,
+		want: `licenses 1 and 2 of 2 have the same sys_id "a"`,
+	}, {
+		name: "a huge duplicate id quoted cut short",
+		data: `[{"sys_id":"` + strings.Repeat("x", 1<<20) + `"},{"sys_id":"` + strings.Repeat("x", 1<<20) + `"}]`,
+		want: `licenses 1 and 2 of 2 have the same sys_id "` + strings.Repeat("x", 200) + `"… (1048576 bytes)`,
+	}, {
 		name:   "malformed expired_time",
 		data:   `[{"sys_id":"a","expired_time":"2027/01/06"}]`,
 		want:   `license "a": expired_time: expected a date YYYY-MM-DD`,
@@ -344,6 +350,10 @@ func TestFetchValidates(t *testing.T) {
 		data:   `[12345678901234567]`,
 		want:   "license list: json: cannot unmarshal number into Go value of type aiops.license",
 		secret: "12345678901234567",
+	}, {
+		name: "data null",
+		data: `null`,
+		want: "license list is missing from the answer",
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newSetup(t, "", serve(200, `{"success":true,"data":`+c.data+`}`))

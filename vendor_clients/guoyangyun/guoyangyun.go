@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -139,36 +140,25 @@ func decode(resp *http.Response, secrets []string) (*Snapshot, error) {
 // parse validates the account list: usernames and, within an account,
 // instance ids are unique and present, since they tell series apart.
 func parse(data json.RawMessage) (*Snapshot, error) {
-	var raw []account
-	if len(data) > 0 { // absent reads as an empty list, like null
-		if err := upstream.Unmarshal(data, &raw); err != nil {
-			return nil, fmt.Errorf("account list: %w", err)
-		}
+	raw, err := upstream.List[account](data, "account list")
+	if err != nil {
+		return nil, err
+	}
+	names, err := upstream.UniqueIDs(len(raw), func(i int) string { return string(raw[i].Username) }, "account", "username")
+	if err != nil {
+		return nil, err
 	}
 	snap := &Snapshot{Accounts: make([]Account, 0, len(raw))}
-	seen := make(map[string]bool, len(raw))
 	for i, r := range raw {
-		name := strings.TrimSpace(string(r.Username))
-		if name == "" {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "account %d of %d: username is missing", i+1, len(raw))
+		a := Account{Username: names[i], PrimaryName: string(r.PrimaryName), Corp: string(r.Corp), Status: r.Status}
+		products := r.ProductList
+		ids, err := upstream.UniqueIDs(len(products), func(j int) string { return string(products[j].InstanceID) }, "product", "instanceId")
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", quote.Text(names[i]), err)
 		}
-		if seen[name] {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "username %q occurs twice", name)
-		}
-		seen[name] = true
-		a := Account{Username: name, PrimaryName: string(r.PrimaryName), Corp: string(r.Corp), Status: r.Status}
-		instances := make(map[string]bool, len(r.ProductList))
-		for j, p := range r.ProductList {
-			id := strings.TrimSpace(string(p.InstanceID))
-			if id == "" {
-				return nil, upstream.Errorf(upstream.ResultDecodeError, "account %q, product %d: instanceId is missing", name, j+1)
-			}
-			if instances[id] {
-				return nil, upstream.Errorf(upstream.ResultDecodeError, "account %q: instanceId %q occurs twice", name, id)
-			}
-			instances[id] = true
+		for j, p := range products {
 			a.Products = append(a.Products, Product{
-				InstanceID: id, Name: string(p.ProductName),
+				InstanceID: ids[j], Name: string(p.ProductName),
 				Balance: p.PresentBalance, Used: p.TotalUsed, Status: p.Status,
 			})
 		}

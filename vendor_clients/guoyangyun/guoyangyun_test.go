@@ -81,7 +81,7 @@ func TestDecodeVariants(t *testing.T) {
 			}}}},
 		{"unknown status code kept", `{"code":"0","data":[{"username":"b","status":"07","productList":null}]}`,
 			[]Account{{Username: "b", Status: code(7)}}},
-		{"no data", `{"code":"0","msg":"成功"}`, []Account{}},
+		{"empty data", `{"code":"0","msg":"成功","data":[]}`, []Account{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := jsonResponse(tc.body)
@@ -101,8 +101,10 @@ func TestDecodeFailures(t *testing.T) {
 	}{
 		{"vendor error", `{"code":"1002","msg":"appkey ` + testAppkey + ` 或 appsecret 错误"}`, upstream.ResultAPIError, `code 1002`},
 		{"no code", `{"msg":"?"}`, upstream.ResultAPIError, "code none"},
-		{"duplicate username", `{"code":"0","data":[{"username":"a"},{"username":"a"}]}`, upstream.ResultDecodeError, "twice"},
-		{"duplicate instance", `{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1"},{"instanceId":1}]}]}`, upstream.ResultDecodeError, "twice"},
+		{"duplicate username", `{"code":"0","data":[{"username":"a"},{"username":" a"}]}`, upstream.ResultDecodeError, `accounts 1 and 2 of 2 have the same username "a"`},
+		{"duplicate instance", `{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1"},{"instanceId":1}]}]}`, upstream.ResultDecodeError, `account "a": products 1 and 2 of 2 have the same instanceId "1"`},
+		{"no data", `{"code":"0","msg":"成功"}`, upstream.ResultDecodeError, "account list is missing from the answer"},
+		{"null data", `{"code":"0","msg":"成功","data":null}`, upstream.ResultDecodeError, "account list is missing from the answer"},
 		{"missing username", `{"code":"0","data":[{"corp":"x"}]}`, upstream.ResultDecodeError, "username is missing"},
 		{"secret as a wrong type", `{"code":"0","data":[{"username":{"appsecret":"` + testAppsecret + `"}}]}`, upstream.ResultDecodeError, "account list"},
 	} {

@@ -112,7 +112,7 @@ func TestErrorAnswersKeepSecretsOut(t *testing.T) {
 		{"mobile as a number where a list goes", 200, `{"code":"0","data":` + accountJSON(`,{"username":"x","productList":`+*accounts[0].Mobile+`}`) + `}`,
 			upstream.ResultDecodeError, "account list"},
 		{"duplicate username next to secrets", 200, `{"code":"0","data":` + accountJSON(`,{"username":"sub"}`) + `}`,
-			upstream.ResultDecodeError, `username "sub" occurs twice`},
+			upstream.ResultDecodeError, `accounts 2 and 3 of 3 have the same username "sub"`},
 		{"cut short after an appsecret", 200, `{"code":"0","data":[{"username":"a","appsecret":"` + accounts[1].Appsecret,
 			upstream.ResultDecodeError, "malformed JSON"},
 	} {

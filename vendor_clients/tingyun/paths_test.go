@@ -194,7 +194,6 @@ func TestDecodeMoreVariants(t *testing.T) {
 			`"data":[{"id":1,"type":11,"status":1,"ctime":"2015-05-21 14:42:09"}]}`,
 			[]User{{ID: "1", Type: code(11), Status: code(1), Created: time.Date(2015, 5, 21, 14, 42, 9, 0, loc)}}},
 		{"error_code an empty string", `{"status":200,"error_code":"","data":[{"id":2}]}`, []User{{ID: "2"}}},
-		{"data absent", `{"status":200,"error_code":0}`, []User{}},
 		{"data empty", `{"status":200,"error_code":"0","data":[]}`, []User{}},
 		{"id beyond float64 precision kept exactly", `{"status":200,"error_code":0,"data":[{"id":12345678901234567890}]}`,
 			[]User{{ID: "12345678901234567890"}}},

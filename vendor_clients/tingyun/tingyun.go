@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -119,29 +120,22 @@ func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error
 // parse validates the user list: every user has an id, and no two share
 // one, since the id tells their series apart.
 func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
-	var raw []user
-	if len(data) > 0 { // absent reads as an empty list, like null
-		if err := upstream.Unmarshal(data, &raw); err != nil {
-			return nil, fmt.Errorf("user list: %w", err)
-		}
+	raw, err := upstream.List[user](data, "user list")
+	if err != nil {
+		return nil, err
+	}
+	ids, err := upstream.UniqueIDs(len(raw), func(i int) string { return string(raw[i].ID) }, "user", "id")
+	if err != nil {
+		return nil, err
 	}
 	snap := &Snapshot{Users: make([]User, 0, len(raw))}
-	seen := make(map[string]int, len(raw))
 	for i, r := range raw {
-		id := strings.TrimSpace(string(r.ID))
-		if id == "" {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "user %d of %d: id is missing", i+1, len(raw))
-		}
-		if j, dup := seen[id]; dup {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "users %d and %d of %d have the same id %q", j+1, i+1, len(raw), id)
-		}
-		seen[id] = i
 		created, err := upstream.ParseLocalTime(string(r.Ctime), c.loc)
 		if err != nil {
-			return nil, upstream.Errorf(upstream.ResultDecodeError, "user %q: ctime: %w", id, err)
+			return nil, fmt.Errorf("user %s: ctime: %w", quote.Text(ids[i]), err)
 		}
 		snap.Users = append(snap.Users, User{
-			ID: id, Code: string(r.Code), Name: string(r.Name),
+			ID: ids[i], Code: string(r.Code), Name: string(r.Name),
 			Type: r.Type, Status: r.Status, Created: created,
 		})
 	}

@@ -73,7 +73,6 @@ func TestDecodeVariants(t *testing.T) {
 			[]User{{ID: "7", Name: "n", Type: code(11)}}},
 		{"unknown codes kept", `{"status":200,"error_code":0,"data":[{"id":8,"type":99,"status":7}]}`,
 			[]User{{ID: "8", Type: code(99), Status: code(7)}}},
-		{"null data is no users", `{"status":200,"error_code":0,"data":null}`, []User{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := jsonResponse(http.StatusOK, tc.body)
@@ -97,6 +96,8 @@ func TestDecodeFailures(t *testing.T) {
 		{"other error", 200, `{"status":500,"error_code":"InternalServerError","message":"boom"}`, upstream.ResultAPIError, "boom"},
 		{"status without error code", 200, `{"status":502,"error_code":0,"message":""}`, upstream.ResultAPIError, "status 502"},
 		{"duplicate id", 200, `{"status":200,"error_code":0,"data":[{"id":1},{"id":"1"}]}`, upstream.ResultDecodeError, "same id"},
+		{"null data", 200, `{"status":200,"error_code":0,"data":null}`, upstream.ResultDecodeError, "user list is missing from the answer"},
+		{"absent data", 200, `{"status":200,"error_code":0}`, upstream.ResultDecodeError, "user list is missing from the answer"},
 		{"missing id", 200, `{"status":200,"error_code":0,"data":[{"code":"x"}]}`, upstream.ResultDecodeError, "id is missing"},
 		{"bad ctime", 200, `{"status":200,"error_code":0,"data":[{"id":1,"ctime":"yesterday"}]}`, upstream.ResultDecodeError, "ctime"},
 		{"password of a wrong type", 200, `{"status":200,"error_code":0,"data":[{"id":{"password":"` + testAuthkey + `"}}]}`, upstream.ResultDecodeError, "user list"},

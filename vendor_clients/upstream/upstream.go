@@ -123,6 +123,9 @@ type Client struct {
 	Timeout      time.Duration // per request, including reading the body; 0 = none
 	MaxBodyBytes int64         // 0 = DefaultMaxBodyBytes
 	Observe      Observer      // may be nil
+	// FollowRedirects allows redirects within the request's origin; none
+	// is followed otherwise, and none ever leaves the origin.
+	FollowRedirects bool
 }
 
 // DecodeFunc reads one response. The body is size-bounded; reading past the
@@ -170,10 +173,13 @@ func errOrNil(err *Error) error {
 }
 
 func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *Error {
-	httpClient := c.HTTP
-	if httpClient == nil {
-		httpClient = http.DefaultClient
+	httpClient := http.Client{}
+	if c.HTTP != nil {
+		httpClient = *c.HTTP
 	}
+	// Installed here, whoever built the client: credentials must never
+	// follow a redirect out of their origin.
+	httpClient.CheckRedirect = redirectPolicy(c.FollowRedirects)
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return transportError(ctx, err)
@@ -213,6 +219,9 @@ func transportError(ctx context.Context, err error) *Error {
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
+	}
+	if refused := refusedRedirect(err); refused != nil {
+		return refused
 	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Result: ResultTimeout, Err: err}

@@ -33,6 +33,7 @@ type envelope struct {
 	Total        upstream.Number `json:"total"`
 	ErrorCode    upstream.Code   `json:"error_code"`
 	ErrorMessage upstream.Text   `json:"error_message"`
+	items        bool            // an items array (not null) was read
 }
 
 // failure is the vendor's error envelope as an error, or nil when the
@@ -87,6 +88,11 @@ func (c *Client) decodePage(resp *http.Response, n int, want int64, secrets []st
 	}
 	if f := env.failure(nil, secrets); f != nil { // an error envelope with HTTP 200
 		return nil, 0, f
+	}
+	if !env.items {
+		// Read as no grants, it would make every series vanish while the
+		// refresh succeeds; [] is a valid empty page.
+		return nil, 0, fmt.Errorf("page %d: items is missing from the answer", n)
 	}
 	total, ok := count(env.Total)
 	if !ok {
@@ -164,7 +170,7 @@ func (c *Client) stream(dec *jsontext.Decoder) (*envelope, *aggregate, error) {
 		"page": &env.Page, "size": &env.Size, "total": &env.Total,
 		"error_code": &env.ErrorCode, "error_message": &env.ErrorMessage,
 	}
-	sawItems := false
+	sawItems := false // items may be null, so env.items does not tell
 	for dec.PeekKind() != '}' {
 		name, err := readName(dec)
 		if err != nil {
@@ -175,7 +181,7 @@ func (c *Client) stream(dec *jsontext.Decoder) (*envelope, *aggregate, error) {
 				return nil, nil, errors.New("items appears twice")
 			}
 			sawItems = true
-			if err := c.streamItems(dec, agg); err != nil {
+			if env.items, err = c.streamItems(dec, agg); err != nil {
 				return nil, nil, err
 			}
 			continue
@@ -205,40 +211,41 @@ func (c *Client) stream(dec *jsontext.Decoder) (*envelope, *aggregate, error) {
 	return env, agg, nil
 }
 
-// streamItems counts the grants of the items array; null is none. Each
-// grant is read field by field, the fields the exporter does not count by
-// skipped unparsed: the cost of a page is one pass over its bytes.
-func (c *Client) streamItems(dec *jsontext.Decoder, agg *aggregate) error {
+// streamItems counts the grants of the items array and reports whether
+// there was one (false for null). Each grant is read field by field, the
+// fields the exporter does not count by skipped unparsed: the cost of a
+// page is one pass over its bytes.
+func (c *Client) streamItems(dec *jsontext.Decoder, agg *aggregate) (bool, error) {
 	switch kind := dec.PeekKind(); kind {
 	case 'n':
 		_, err := dec.ReadToken()
-		return malformed(err) // nil for a well-formed null
+		return false, malformed(err) // nil for a well-formed null
 	case '[':
 		if _, err := dec.ReadToken(); err != nil {
-			return malformed(err)
+			return false, malformed(err)
 		}
 	case 0: // PeekKind hides the error; reading reports it
 		_, err := dec.ReadToken()
-		return malformed(err)
+		return false, malformed(err)
 	default:
-		return fmt.Errorf("items: expected an array, got %s", kindOf(kind))
+		return false, fmt.Errorf("items: expected an array, got %s", kindOf(kind))
 	}
 	var g grant
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if agg.processed >= c.cfg.PageSize {
 			// The page is wrong already; reading on would only cost time.
-			return fmt.Errorf("holds more than %d grants, the page size", c.cfg.PageSize)
+			return true, fmt.Errorf("holds more than %d grants, the page size", c.cfg.PageSize)
 		}
 		g = grant{} // a field the item lacks is not given
 		if err := readGrant(dec, &g); err != nil {
-			return fmt.Errorf("item %d: %w", i, err)
+			return true, fmt.Errorf("item %d: %w", i, err)
 		}
 		agg.add(&g)
 	}
 	if _, err := dec.ReadToken(); err != nil { // ']'
-		return malformed(err)
+		return true, malformed(err)
 	}
-	return nil
+	return true, nil
 }
 
 // readGrant decodes one item into g with the tolerant readers of upstream,

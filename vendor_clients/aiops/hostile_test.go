@@ -1,0 +1,55 @@
+package aiops
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
+	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// simulated is a client of the aiops simulator served over TLS, which
+// follows redirects or not.
+func simulated(t *testing.T, follow bool) (*Client, *simulator.AIOps) {
+	t.Helper()
+	sim := simulator.NewAIOps(testEmail, testToken)
+	srv := httptest.NewTLSServer(sim)
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	up := &upstream.Client{HTTP: srv.Client(), FollowRedirects: follow}
+	return New(Config{BaseURL: u, Email: testEmail, Token: func() (string, error) { return testToken, nil }}, up), sim
+}
+
+// An https upstream redirecting to http: Basic auth must not go there in
+// clear text, whether redirects are followed or not.
+func TestRedirectToHTTPKeepsBasicAuth(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		c, sim := simulated(t, follow)
+		sink := testutil.NewSink(t)
+		sim.SetFault(simulator.Fault{Kind: simulator.FaultRedirect, Status: http.StatusFound, Target: sink.URL})
+		snap, err := c.Fetch(context.Background())
+		assert.Nil(t, snap)
+		sink.AssertRefused(t, err)
+		if follow {
+			assert.Contains(t, err.Error(), "https to http")
+		}
+	}
+}
+
+// {"success": true} without data is no empty license list.
+func TestAnswerWithoutData(t *testing.T) {
+	c, sim := simulated(t, false)
+	sim.SetFault(simulator.Fault{Kind: simulator.FaultNoData})
+	snap, err := c.Fetch(context.Background())
+	assert.Nil(t, snap)
+	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
+	assert.ErrorContains(t, err, "license list is missing from the answer")
+}
