@@ -223,7 +223,9 @@ func (e *Exporter) observer(name, vendorName string) upstream.Observer {
 	latency := e.latency.WithLabelValues(vendorName)
 	return func(r upstream.Request) {
 		counters[r.Result].Inc()
-		latency.Observe(r.Elapsed.Seconds())
+		if r.Method != "" { // a secret_error sent no request to time
+			latency.Observe(r.Elapsed.Seconds())
+		}
 	}
 }
 

@@ -126,7 +126,7 @@ type license struct {
 // Fetch reads the license list. Its error is an *upstream.Error whose
 // message never holds the email or the token.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	token, err := upstream.ReadSecret("API token", c.token)
+	token, err := c.up.ReadSecret("API token", c.token)
 	if err != nil {
 		return nil, err
 	}

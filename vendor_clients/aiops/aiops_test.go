@@ -205,12 +205,13 @@ func TestFetchReadsTokenEveryTime(t *testing.T) {
 	}
 	require.Equal(t, tokens, got)
 
-	// A token that cannot be read fails the fetch before any request.
+	// A token that cannot be read fails the fetch before any request, and
+	// the observer counts it.
 	_, err := s.client.Fetch(context.Background())
-	require.Equal(t, upstream.ResultAuthError, upstream.ResultOf(err))
-	require.EqualError(t, err, "auth_error: reading the API token: secret file /run/secrets/aiops is empty")
+	require.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
+	require.EqualError(t, err, "secret_error: reading the API token: secret file /run/secrets/aiops is empty")
 	require.Len(t, got, 2)
-	require.Len(t, s.seen.get(), 2)
+	require.Equal(t, []upstream.Result{upstream.ResultSuccess, upstream.ResultSuccess, upstream.ResultSecretError}, s.seen.get())
 }
 
 // The same license written the ways the vendor may write it.

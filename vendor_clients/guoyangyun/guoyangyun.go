@@ -103,7 +103,7 @@ type product struct {
 // Fetch reads the sub-accounts. Its error is an *upstream.Error whose
 // message never holds the appkey or appsecret.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	secret, err := upstream.ReadSecret("appsecret", c.appsecret)
+	secret, err := c.up.ReadSecret("appsecret", c.appsecret)
 	if err != nil {
 		return nil, err
 	}

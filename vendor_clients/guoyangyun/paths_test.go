@@ -258,7 +258,7 @@ func TestRequestForm(t *testing.T) {
 	}, got)
 }
 
-// A secret that cannot be read fails as an auth error without a request.
+// A secret that cannot be read fails as a secret error without a request.
 func TestAppsecretReadFailure(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
@@ -268,8 +268,8 @@ func TestAppsecretReadFailure(t *testing.T) {
 	}, &upstream.Client{})
 	snap, err := c.Fetch(context.Background())
 	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultAuthError, upstream.ResultOf(err))
-	assert.EqualError(t, err, "auth_error: reading the appsecret: secret file /run/secrets/gy is empty")
+	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
+	assert.EqualError(t, err, "secret_error: reading the appsecret: secret file /run/secrets/gy is empty")
 	assert.Zero(t, requests.Load())
 }
 

@@ -142,7 +142,7 @@ func keysOf(v url.Values) []string {
 	return out
 }
 
-// A secret that cannot be read fails as an auth error without a request.
+// A secret that cannot be read fails as a secret error without a request.
 func TestAuthkeyReadFailure(t *testing.T) {
 	var requests atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
@@ -152,8 +152,8 @@ func TestAuthkeyReadFailure(t *testing.T) {
 	}, &upstream.Client{})
 	snap, err := c.Fetch(context.Background())
 	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultAuthError, upstream.ResultOf(err))
-	assert.EqualError(t, err, "auth_error: reading the authkey: reading secret: open /run/secrets/tingyun: permission denied")
+	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
+	assert.EqualError(t, err, "secret_error: reading the authkey: reading secret: open /run/secrets/tingyun: permission denied")
 	assert.Zero(t, requests.Load())
 }
 

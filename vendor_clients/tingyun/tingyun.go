@@ -84,7 +84,7 @@ type user struct {
 // Fetch reads the user list. Its error is an *upstream.Error whose message
 // never holds the authkey.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	authkey, err := upstream.ReadSecret("authkey", c.authkey)
+	authkey, err := c.up.ReadSecret("authkey", c.authkey)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,8 @@ func RedactURL(u *url.URL) string {
 }
 
 // Request is what an Observer learns of one request: nothing in it is a
-// secret (the URL is redacted).
+// secret (the URL is redacted). A secret_error has no Method and no URL:
+// without its secret, the request was never sent.
 type Request struct {
 	Method     string
 	URL        string // RedactURL of the request's URL
@@ -295,15 +296,22 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadSecret reads the credential named what with read; a failure is an
-// auth error, and the caller makes no request: without the credential the
-// vendor would refuse it anyway.
-func ReadSecret(what string, read func() (string, error)) (string, error) {
+// ReadSecret reads the credential named what with read. A failure is a
+// secret_error, told to the Observer like a request's outcome (with no
+// method or URL: none was sent), and the caller makes no request. The
+// error names what, never the content; read's own error must not quote it
+// either.
+func (c *Client) ReadSecret(what string, read func() (string, error)) (string, error) {
+	start := time.Now()
 	secret, err := read()
-	if err != nil {
-		return "", &Error{Result: ResultAuthError, Err: fmt.Errorf("reading the %s: %w", what, err)}
+	if err == nil {
+		return secret, nil
 	}
-	return secret, nil
+	e := &Error{Result: ResultSecretError, Err: fmt.Errorf("reading the %s: %w", what, err)}
+	if c.Observe != nil {
+		c.Observe(Request{Result: e.Result, Elapsed: time.Since(start), Err: e})
+	}
+	return "", e
 }
 
 // NewRequest is http.NewRequestWithContext for a URL the client built, so

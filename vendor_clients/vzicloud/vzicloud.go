@@ -100,7 +100,7 @@ func New(cfg Config, up *upstream.Client) (*Client, error) {
 // returned. Its error is an *upstream.Error whose message never holds the
 // secret or a signature.
 func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
-	secret, err := upstream.ReadSecret("access key secret", c.cfg.AccessKeySecret)
+	secret, err := c.up.ReadSecret("access key secret", c.cfg.AccessKeySecret)
 	if err != nil {
 		return nil, err
 	}

@@ -562,7 +562,7 @@ func TestSecretReadOnEveryFetch(t *testing.T) {
 	mu.Unlock()
 	before := sim.Requests()
 	_, err = c.Fetch(context.Background())
-	assert.Equal(t, upstream.ResultAuthError, upstream.ResultOf(err))
+	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "reading the access key secret: open /run/secrets/vzi: permission denied")
 	assert.Equal(t, before, sim.Requests())
 }
