@@ -120,13 +120,14 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
+// unixSeconds is exact to the year 9999: UnixNano and Sub overflow after 2262.
 func unixSeconds(t time.Time) float64 {
-	return float64(t.UnixNano()) / 1e9
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }
 
 // daysUntil is the fractional number of days from now to t, negative once past.
 func daysUntil(t, now time.Time) float64 {
-	return t.Sub(now).Hours() / 24
+	return (unixSeconds(t) - unixSeconds(now)) / 86400
 }
 
 // sameAccount reports whether a reload left an account's configuration as it

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,4 +53,13 @@ func TestAnswerWithoutData(t *testing.T) {
 	assert.Nil(t, snap)
 	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "license list is missing from the answer")
+}
+
+// The last day a date can name is exported as the end of that day.
+func TestExpiryInTheYear9999(t *testing.T) {
+	s := newSetup(t, "", serve(200, `{"success":true,"data":[{"sys_id":"a","expired_time":"9999-12-31"}]}`))
+	snap, err := s.client.Fetch(context.Background())
+	require.NoError(t, err)
+	require.Len(t, snap.Licenses, 1)
+	assert.Equal(t, time.Date(10000, 1, 1, 0, 0, 0, 0, shanghai(t)), snap.Licenses[0].Expiry)
 }

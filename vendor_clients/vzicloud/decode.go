@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -48,6 +49,13 @@ func (e *envelope) failure(statusErr error, secrets []string) error {
 	f.RetryAfter = upstream.RetryAfterOf(statusErr)
 	return f
 }
+
+// The expire_times a timestamp holds without wrapping, in Unix seconds:
+// 0001-01-01 to 9999-12-31 23:59:59 UTC.
+var (
+	minExpireTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxExpireTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
 
 // utf8BOM is sent by some vendors' frameworks, though JSON forbids it.
 var utf8BOM = []byte("\ufeff")
@@ -239,6 +247,9 @@ func (c *Client) streamItems(dec *jsontext.Decoder, agg *aggregate) (bool, error
 		g = grant{} // a field the item lacks is not given
 		if err := readGrant(dec, &g); err != nil {
 			return true, fmt.Errorf("item %d: %w", i, err)
+		}
+		if e := g.ExpireTime; e.Valid && e.Value != NeverExpires && (e.Value < minExpireTime || e.Value > maxExpireTime) {
+			return true, fmt.Errorf("item %d: expire_time is outside the years 1 to 9999", i)
 		}
 		agg.add(&g)
 	}
