@@ -6,7 +6,6 @@ package aiops
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -92,7 +91,7 @@ type envelope struct {
 	Message upstream.Text `json:"message"`
 	// Data is decoded only on success: an error answer may put anything
 	// there (the vendor's token test puts the email).
-	Data json.RawMessage `json:"data"`
+	Data upstream.Raw `json:"data"`
 }
 
 // license is one element of data as sent. The member's phone number
@@ -171,7 +170,7 @@ func failure(code upstream.Code, msg string) error {
 
 // parse validates the license list: every license has an id, and no two
 // share one, since the id is what tells their series apart.
-func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
+func (c *Client) parse(data upstream.Raw) (*Snapshot, error) {
 	raw, err := upstream.List[license](data, "license list")
 	if err != nil {
 		return nil, err

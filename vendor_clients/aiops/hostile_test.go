@@ -63,3 +63,14 @@ func TestExpiryInTheYear9999(t *testing.T) {
 	require.Len(t, snap.Licenses, 1)
 	assert.Equal(t, time.Date(10000, 1, 1, 0, 0, 0, 0, shanghai(t)), snap.Licenses[0].Expiry)
 }
+
+// A declared length over the limit is refused before a byte is read: the
+// simulator never sends the rest, so waiting for it would time out.
+func TestDeclaredLengthOverTheLimit(t *testing.T) {
+	c, sim := simulated(t, false)
+	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: upstream.DefaultMaxBodyBytes + 1})
+	snap, err := c.Fetch(context.Background())
+	assert.Nil(t, snap)
+	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(err))
+	assert.ErrorContains(t, err, "declared as 33554433 bytes exceeds 33554432")
+}

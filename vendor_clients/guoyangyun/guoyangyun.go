@@ -6,7 +6,6 @@ package guoyangyun
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -79,7 +78,7 @@ type Product struct {
 type envelope struct {
 	Code upstream.Text   `json:"code"`
 	Msg  upstream.Text   `json:"msg"`
-	Data json.RawMessage `json:"data"`
+	Data upstream.Raw `json:"data"`
 }
 
 // account holds the fields the exporter uses: appkey, appsecret and mobile
@@ -139,7 +138,7 @@ func decode(resp *http.Response, secrets []string) (*Snapshot, error) {
 
 // parse validates the account list: usernames and, within an account,
 // instance ids are unique and present, since they tell series apart.
-func parse(data json.RawMessage) (*Snapshot, error) {
+func parse(data upstream.Raw) (*Snapshot, error) {
 	raw, err := upstream.List[account](data, "account list")
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ package tingyun
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -67,7 +66,7 @@ type envelope struct {
 	Status    upstream.Code   `json:"status"`
 	ErrorCode upstream.Text   `json:"error_code"`
 	Message   upstream.Text   `json:"message"`
-	Data      json.RawMessage `json:"data"`
+	Data      upstream.Raw `json:"data"`
 }
 
 // user holds the fields the exporter uses; the vendor's password, email,
@@ -119,7 +118,7 @@ func (c *Client) decode(resp *http.Response, secrets []string) (*Snapshot, error
 
 // parse validates the user list: every user has an id, and no two share
 // one, since the id tells their series apart.
-func (c *Client) parse(data json.RawMessage) (*Snapshot, error) {
+func (c *Client) parse(data upstream.Raw) (*Snapshot, error) {
 	raw, err := upstream.List[user](data, "user list")
 	if err != nil {
 		return nil, err

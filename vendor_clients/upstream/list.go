@@ -2,7 +2,6 @@ package upstream
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -14,7 +13,7 @@ import (
 // as an empty list, it would make every series of the account vanish while
 // the refresh succeeds, resolving every alert. An explicit [] is an empty
 // list.
-func List[T any](data json.RawMessage, what string) ([]T, error) {
+func List[T any](data Raw, what string) ([]T, error) {
 	if len(data) == 0 || bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
 		return nil, fmt.Errorf("%s is missing from the answer", what)
 	}

@@ -26,10 +26,14 @@ const maxErrorBodyBytes = 64 << 10
 // say) fails with its content type named instead of a syntax error.
 func DecodeJSON(resp *http.Response, v any) error {
 	var r io.Reader = resp.Body
+	// A declared length is trusted for the first allocation only up to a
+	// bound: the vendor chooses it.
+	declared := min(resp.ContentLength, DefaultMaxBodyBytes)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		r = io.LimitReader(r, maxErrorBodyBytes)
+		declared = min(declared, maxErrorBodyBytes)
 	}
-	body, err := io.ReadAll(r)
+	body, err := readBody(r, declared)
 	if err != nil {
 		return fmt.Errorf("reading response: %w", err)
 	}
@@ -42,6 +46,64 @@ func DecodeJSON(resp *http.Response, v any) error {
 		return fmt.Errorf("response is not JSON (%s)", contentType(resp.Header))
 	}
 	return Unmarshal(body, v)
+}
+
+// readChunk is the unit in which a body of unknown length is read.
+const readChunk = 1 << 20
+
+// readBody reads r whole into one slice of its exact length, without the
+// doubling of io.ReadAll, whose discarded copies cost up to several times
+// the body in heap: one allocation when the length is declared (the
+// Client refused one over the limit before reading), otherwise chunks
+// joined once at the end.
+func readBody(r io.Reader, declared int64) ([]byte, error) {
+	if declared >= 0 {
+		body := make([]byte, declared+1) // one more byte to see a longer body
+		n, err := io.ReadFull(r, body)
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return body[:n], nil // net/http reports a body shorter than declared itself
+		case err != nil:
+			return nil, err
+		}
+		// Longer than declared: read on as for an unknown length.
+		rest, err := readBody(r, -1)
+		return append(body, rest...), err
+	}
+	var chunks [][]byte
+	total := 0
+	for {
+		chunk := make([]byte, readChunk)
+		n, err := io.ReadFull(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += n
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	body := make([]byte, 0, total)
+	for _, c := range chunks {
+		body = append(body, c...)
+	}
+	return body, nil
+}
+
+// Raw is a JSON value kept undecoded, like json.RawMessage, but without
+// copying it: it points into the body Unmarshal was given, which must not
+// change while the Raw is in use. Holding an answer's list this way saves
+// a copy of the whole list.
+type Raw []byte
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *Raw) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
 }
 
 // contentType names the body's media type without parameters, which are

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -141,4 +142,19 @@ func TestVendorMessageTruncates(t *testing.T) {
 	secret := "SECRET-0123456789"
 	got = VendorMessage(strings.Repeat("x", 190)+secret, secret)
 	require.Equal(t, strings.Repeat("x", 190)+"<redacted>", got)
+}
+
+// readBody returns the body exactly, whatever the declared length says
+// and however many chunks it takes.
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("0123456789", readChunk/4) // 2.5 chunks
+	for _, declared := range []int64{-1, 0, 10, int64(len(body)), int64(len(body)) + 7} {
+		got, err := readBody(strings.NewReader(body), declared)
+		require.NoError(t, err)
+		assert.Equal(t, len(body), len(got), "declared %d", declared)
+		assert.Equal(t, body, string(got), "declared %d", declared)
+	}
+	got, err := readBody(strings.NewReader(""), -1)
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }

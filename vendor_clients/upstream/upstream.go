@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -129,6 +130,14 @@ type Client struct {
 	FollowRedirects bool
 }
 
+// BodyLimit is the most bytes one response may have.
+func (c *Client) BodyLimit() int64 {
+	if c.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return c.MaxBodyBytes
+}
+
 // DecodeFunc reads one response. The body is size-bounded; reading past the
 // limit fails with a too_large error. It returns an *Error to classify a
 // failure itself (auth, rate limit, API error); any other error counts as a
@@ -187,11 +196,15 @@ func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *
 	}
 	defer func() { _ = resp.Body.Close() }() // the body was read to the limit; nothing to report
 
-	limit := c.MaxBodyBytes
-	if limit <= 0 {
-		limit = DefaultMaxBodyBytes
+	limit := c.BodyLimit()
+	if resp.ContentLength > limit && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		// Refused before reading a byte. An error status is read only up
+		// to its vendor message, whatever its length.
+		return &Error{Result: ResultTooLarge, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("response body declared as %d bytes exceeds %d", resp.ContentLength, limit)}
 	}
-	body := &limitedBody{r: resp.Body, left: limit}
+	body := &limitedBody{r: resp.Body, left: limit, shared: budgetOf(ctx)}
+	defer body.release()
 	resp.Body = io.NopCloser(body)
 
 	err = decode(resp)
@@ -202,6 +215,9 @@ func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *
 	switch {
 	case body.exceeded:
 		return &Error{Result: ResultTooLarge, StatusCode: resp.StatusCode, Err: fmt.Errorf("response body exceeds %d bytes", limit)}
+	case body.sharedExceeded:
+		return &Error{Result: ResultTooLarge, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("responses read at once exceed %d bytes together", body.shared.limit)}
 	case ctx.Err() != nil:
 		return &Error{Result: ResultTimeout, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading response: %w", ctx.Err())}
 	case errors.As(err, &ue):
@@ -268,11 +284,15 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // limitedBody fails reads past the limit instead of truncating silently, so a
-// truncated document is never mistaken for a complete one.
+// truncated document is never mistaken for a complete one. With a shared
+// budget, what it read also counts against that until release.
 type limitedBody struct {
-	r        io.Reader
-	left     int64
-	exceeded bool
+	r              io.Reader
+	left           int64
+	exceeded       bool
+	shared         *BodyBudget // nil without one
+	charged        int64       // taken from shared
+	sharedExceeded bool
 }
 
 var errBodyTooLarge = errors.New("response body too large")
@@ -293,7 +313,49 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	if l.shared != nil && n > 0 {
+		l.charged += int64(n)
+		if l.shared.left.Add(-int64(n)) < 0 {
+			l.sharedExceeded = true
+			return 0, errBodyTooLarge
+		}
+	}
 	return n, err
+}
+
+// release gives back to the shared budget what the body took from it.
+func (l *limitedBody) release() {
+	if l.shared != nil {
+		l.shared.left.Add(l.charged)
+	}
+}
+
+// BodyBudget bounds the bytes that several responses read together while
+// they are open, such as the pages of one refresh read concurrently: each
+// stays under the client's own limit, and all of them together under the
+// budget's. Going over fails the response that did as too_large.
+type BodyBudget struct {
+	limit int64
+	left  atomic.Int64
+}
+
+// NewBodyBudget returns a budget of limit bytes.
+func NewBodyBudget(limit int64) *BodyBudget {
+	b := &BodyBudget{limit: limit}
+	b.left.Store(limit)
+	return b
+}
+
+type budgetKey struct{}
+
+// WithBodyBudget makes every request sent with ctx count against b.
+func WithBodyBudget(ctx context.Context, b *BodyBudget) context.Context {
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+func budgetOf(ctx context.Context) *BodyBudget {
+	b, _ := ctx.Value(budgetKey{}).(*BodyBudget)
+	return b
 }
 
 // ReadSecret reads the credential named what with read. A failure is a

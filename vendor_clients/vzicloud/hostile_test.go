@@ -58,3 +58,11 @@ func TestFarFutureExpiry(t *testing.T) {
 		assert.ErrorContains(t, err, "expire_time is outside the years 1 to 9999")
 	}
 }
+
+func TestDeclaredLengthOverTheLimit(t *testing.T) {
+	c, sim := newTestClient(t, nil, Config{})
+	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: 1 << 40})
+	snap, err := c.Fetch(context.Background())
+	assert.Nil(t, snap)
+	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(err))
+}

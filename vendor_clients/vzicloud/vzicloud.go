@@ -104,6 +104,9 @@ func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pages in flight count together against the body limit: each holds
+	// a read buffer as large as the longest value it has read.
+	ctx = upstream.WithBodyBudget(ctx, upstream.NewBodyBudget(c.up.BodyLimit()))
 	first, total, err := c.fetchPage(ctx, secret, 1, -1)
 	if err != nil {
 		return nil, err

@@ -2,9 +2,11 @@ package upstream
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -63,4 +65,35 @@ func mustParse(t *testing.T, s string) *url.URL {
 	u, err := url.Parse(s)
 	require.NoError(t, err)
 	return u
+}
+
+// Responses open at once count together against a shared budget, and
+// what a closed one read is given back.
+func TestBodyBudget(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(strings.Repeat("x", 60)))
+	}))
+	t.Cleanup(srv.Close)
+	ctx := WithBodyBudget(context.Background(), NewBodyBudget(100))
+	c := &Client{}
+	get := func(inside DecodeFunc) error {
+		req, err := NewRequest(ctx, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		return c.Do(ctx, req, func(resp *http.Response) error {
+			if _, err := io.ReadAll(resp.Body); err != nil {
+				return err
+			}
+			return inside(resp)
+		})
+	}
+	done := func(*http.Response) error { return nil }
+	require.NoError(t, get(done))
+	require.NoError(t, get(done), "the first gave its 60 bytes back")
+
+	var innerErr error
+	outerErr := get(func(*http.Response) error { innerErr = get(done); return nil })
+	require.NoError(t, outerErr)
+	assert.Equal(t, ResultTooLarge, ResultOf(innerErr), "60 + 60 open at once exceed 100")
+	assert.ErrorContains(t, innerErr, "responses read at once exceed 100 bytes together")
+	require.NoError(t, get(done), "everything was given back")
 }
