@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 )
 
 // vzicloudWhereKeys are the keys the vendor documents for the grant list.
@@ -122,11 +124,11 @@ func decodeVZICloudWheres(b64 string) (vzicloudWheres, error) {
 	for i, w := range raw {
 		c := vzicloudCond{key: w.K, op: w.O}
 		if !slices.Contains(vzicloudWhereKeys, w.K) {
-			return nil, fmt.Errorf("condition %d: unknown key %q", i, w.K)
+			return nil, fmt.Errorf("condition %d: unknown key %s", i, quote.Text(w.K))
 		}
 		switch {
 		case !slices.Contains(vzicloudWhereOps, w.O):
-			return nil, fmt.Errorf("condition %d: unknown op %q", i, w.O)
+			return nil, fmt.Errorf("condition %d: unknown op %s", i, quote.Text(w.O))
 		case w.O == "in" || w.O == "ni":
 			list, ok := w.V.([]any)
 			if !ok {

@@ -11,9 +11,11 @@ import (
 )
 
 // AssertAbsent fails t if any canary occurs in value or err as fmt prints
-// them (%+v and %#v, so unexported fields count too).
+// them (%+v and %#v, so unexported fields count too), and also when there
+// is no canary or an empty one: that would prove nothing.
 func AssertAbsent(t testing.TB, value any, err error, canaries []string) {
 	t.Helper()
+	require.NotEmpty(t, canaries, "no canary proves nothing")
 	printed := []string{fmt.Sprintf("%+v", value), fmt.Sprintf("%#v", value)}
 	if err != nil {
 		printed = append(printed, err.Error(), fmt.Sprintf("%+v", err))

@@ -15,13 +15,23 @@ const MaxChars = 200
 // Text returns s quoted, its first MaxChars characters only; a cut text
 // says how long it was.
 func Text(s string) string {
-	if utf8.RuneCountInString(s) <= MaxChars {
+	cut, ok := Cut(s)
+	if !ok {
 		return strconv.Quote(s)
 	}
-	cut := 0
-	for i := 0; i < MaxChars; i++ {
-		_, size := utf8.DecodeRuneInString(s[cut:])
-		cut += size
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(cut), len(s))
+}
+
+// Cut returns the first MaxChars characters of s, and whether that is
+// less than s.
+func Cut(s string) (string, bool) {
+	if utf8.RuneCountInString(s) <= MaxChars {
+		return s, false
 	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
+	end := 0
+	for range MaxChars {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		end += size
+	}
+	return s[:end], true
 }

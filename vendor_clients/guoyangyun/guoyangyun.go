@@ -76,9 +76,9 @@ type Product struct {
 }
 
 type envelope struct {
-	Code upstream.Text   `json:"code"`
-	Msg  upstream.Text   `json:"msg"`
-	Data upstream.Raw `json:"data"`
+	Code upstream.Text `json:"code"`
+	Msg  upstream.Text `json:"msg"`
+	Data upstream.Raw  `json:"data"`
 }
 
 // account holds the fields the exporter uses: appkey, appsecret and mobile

@@ -63,10 +63,10 @@ type User struct {
 }
 
 type envelope struct {
-	Status    upstream.Code   `json:"status"`
-	ErrorCode upstream.Text   `json:"error_code"`
-	Message   upstream.Text   `json:"message"`
-	Data      upstream.Raw `json:"data"`
+	Status    upstream.Code `json:"status"`
+	ErrorCode upstream.Text `json:"error_code"`
+	Message   upstream.Text `json:"message"`
+	Data      upstream.Raw  `json:"data"`
 }
 
 // user holds the fields the exporter uses; the vendor's password, email,

@@ -13,7 +13,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/quotaexporter/quota_exporter/internal/quote"
 )
 
 // maxErrorBodyBytes bounds what is read of a non-2xx body: it is read only
@@ -141,14 +142,11 @@ func Unmarshal(data []byte, v any) error {
 	return err
 }
 
-// maxVendorMessage bounds a vendor message in an error, in characters.
-const maxVendorMessage = 200
-
 // VendorMessage makes a vendor's free-text error message fit for an error
 // string: control characters and runs of white space become one space,
 // every occurrence of a secret (case-insensitively, as is or URL-encoded,
 // since vendors echo requests back) becomes <redacted>, and the result is
-// cut to at most 200 characters.
+// cut to quote.MaxChars characters and an ellipsis.
 func VendorMessage(msg string, secrets ...string) string {
 	msg = strings.Join(strings.FieldsFunc(msg, func(r rune) bool {
 		return unicode.IsSpace(r) || !unicode.IsPrint(r)
@@ -171,8 +169,8 @@ func VendorMessage(msg string, secrets ...string) string {
 		re := regexp.MustCompile("(?i)" + strings.Join(forms, "|"))
 		msg = re.ReplaceAllLiteralString(msg, "<redacted>")
 	}
-	if utf8.RuneCountInString(msg) > maxVendorMessage {
-		msg = string([]rune(msg)[:maxVendorMessage-1]) + "…"
+	if cut, ok := quote.Cut(msg); ok {
+		msg = cut + "…"
 	}
 	return msg
 }
