@@ -84,18 +84,6 @@ func StartDemo(now time.Time) (*Demo, error) {
 // account per simulator, pointing at it with its demo credentials.
 func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 
-// AIOps is the aiops simulator, account demo-aiops.
-func (d *Demo) AIOps() *AIOps { return d.aiops }
-
-// VZICloud is the vzicloud simulator, account demo-vzicloud.
-func (d *Demo) VZICloud() *VZICloud { return d.vzicloud }
-
-// Tingyun is the tingyun simulator, account demo-tingyun.
-func (d *Demo) Tingyun() *Tingyun { return d.tingyun }
-
-// Guoyangyun is the guoyangyun simulator, account demo-guoyangyun.
-func (d *Demo) Guoyangyun() *Guoyangyun { return d.guoyangyun }
-
 // FaultInjector is what every simulator offers a test or tool: faults on
 // demand and a count of the requests it has answered.
 type FaultInjector interface {

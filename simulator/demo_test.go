@@ -192,14 +192,14 @@ func TestStartDemo(t *testing.T) {
 	var got struct{ Data []json.RawMessage }
 	require.NoError(t, json.Unmarshal(body, &got))
 	assert.Len(t, got.Data, len(DemoAIOpsLicenses(now)))
-	assert.Equal(t, DemoAIOpsLicenses(now), d.AIOps().Licenses())
-	assert.EqualValues(t, 1, d.AIOps().Requests())
-	for _, l := range d.AIOps().Licenses() {
+	assert.Equal(t, DemoAIOpsLicenses(now), d.aiops.Licenses())
+	assert.EqualValues(t, 1, d.aiops.Requests())
+	for _, l := range d.aiops.Licenses() {
 		assert.NotContains(t, string(d.ConfigYAML()), l.SysID, "the config holds no demo data")
 	}
 
 	// Close cuts a request held by a long fault, and leaves no goroutine.
-	d.AIOps().SetFault(Fault{Kind: FaultLatency, Delay: time.Hour})
+	d.aiops.SetFault(Fault{Kind: FaultLatency, Delay: time.Hour})
 	held, failed := request(), make(chan error, 1)
 	go func() {
 		resp, err := client.Do(held)
@@ -208,7 +208,7 @@ func TestStartDemo(t *testing.T) {
 		}
 		failed <- err
 	}()
-	for d.AIOps().Requests() < 2 {
+	for d.aiops.Requests() < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()

@@ -9,13 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -29,7 +29,7 @@ func newClient(t testing.TB, baseURL, username string) *Client {
 	t.Helper()
 	u, err := url.Parse(baseURL)
 	require.NoError(t, err)
-	return New(Config{BaseURL: u, Appkey: testAppkey, Appsecret: func() (string, error) { return testAppsecret, nil }, Username: username},
+	return New(Config{BaseURL: u, Appkey: testAppkey, Appsecret: testutil.Secret(testAppsecret), Username: username},
 		&upstream.Client{Timeout: 5 * time.Second})
 }
 
@@ -84,7 +84,7 @@ func TestDecodeVariants(t *testing.T) {
 		{"empty data", `{"code":"0","msg":"成功","data":[]}`, []Account{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := jsonResponse(tc.body)
+			resp := testutil.JSONResponse(http.StatusOK, tc.body)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := decode(resp, []string{testAppkey, testAppsecret})
 			require.NoError(t, err)
@@ -120,10 +120,6 @@ func TestDecodeFailures(t *testing.T) {
 			assert.NotContains(t, err.Error(), testAppkey)
 		})
 	}
-}
-
-func jsonResponse(body string) *http.Response {
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
 }
 
 // Against the simulator: the demo accounts come back exactly, the username

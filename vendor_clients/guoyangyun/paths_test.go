@@ -2,10 +2,8 @@ package guoyangyun
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/internal/canary"
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -60,8 +59,6 @@ func clientFor(t *testing.T, baseURL, username string, appsecret func() (string,
 	require.NoError(t, err)
 	return New(Config{BaseURL: u, Appkey: testAppkey, Appsecret: appsecret, Username: username}, up)
 }
-
-func fixedSecret(s string) func() (string, error) { return func() (string, error) { return s, nil } }
 
 // The documented failure sample: a code that is not even a number.
 func TestErrorFixture(t *testing.T) {
@@ -151,7 +148,7 @@ func TestStatusForms(t *testing.T) {
 		t.Run(tc.wire, func(t *testing.T) {
 			body := `{"code":"0","data":[{"username":"a","status":` + tc.wire +
 				`,"productList":[{"instanceId":"1","status":` + tc.wire + `}]}]}`
-			resp := jsonResponse(body)
+			resp := testutil.JSONResponse(http.StatusOK, body)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := decode(resp, nil)
 			require.NoError(t, err)
@@ -159,7 +156,7 @@ func TestStatusForms(t *testing.T) {
 		})
 	}
 	t.Run("absent", func(t *testing.T) {
-		resp := jsonResponse(`{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1"}]}]}`)
+		resp := testutil.JSONResponse(http.StatusOK, `{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1"}]}]}`)
 		defer func() { _ = resp.Body.Close() }()
 		snap, err := decode(resp, nil)
 		require.NoError(t, err)
@@ -179,8 +176,8 @@ func TestNumberForms(t *testing.T) {
 		{`null`, upstream.Number{}}, {`""`, upstream.Number{}},
 	} {
 		t.Run(tc.wire, func(t *testing.T) {
-			resp := jsonResponse(`{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1","presentBalance":` +
-				tc.wire + `,"totalUsed":` + tc.wire + `}]}]}`)
+			resp := testutil.JSONResponse(http.StatusOK, `{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1","presentBalance":`+
+				tc.wire+`,"totalUsed":`+tc.wire+`}]}]}`)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := decode(resp, nil)
 			require.NoError(t, err)
@@ -189,7 +186,7 @@ func TestNumberForms(t *testing.T) {
 	}
 	for _, wire := range []string{`"many"`, `"NaN"`, `"0x10"`, `true`, `{}`} {
 		t.Run("rejects "+wire, func(t *testing.T) {
-			resp := jsonResponse(`{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1","presentBalance":` + wire + `}]}]}`)
+			resp := testutil.JSONResponse(http.StatusOK, `{"code":"0","data":[{"username":"a","productList":[{"instanceId":"1","presentBalance":`+wire+`}]}]}`)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := decode(resp, nil)
 			assert.Nil(t, snap)
@@ -202,7 +199,7 @@ func TestNumberForms(t *testing.T) {
 // Envelope codes: 0 in any form is success, anything else a failure.
 func TestEnvelopeCodes(t *testing.T) {
 	for _, ok := range []string{`"0"`, `0`, `" 0 "`} {
-		resp := jsonResponse(`{"code":` + ok + `,"msg":null,"data":[]}`)
+		resp := testutil.JSONResponse(http.StatusOK, `{"code":`+ok+`,"msg":null,"data":[]}`)
 		snap, err := decode(resp, nil)
 		require.NoError(t, err, ok)
 		assert.Equal(t, &Snapshot{Accounts: []Account{}}, snap)
@@ -214,7 +211,7 @@ func TestEnvelopeCodes(t *testing.T) {
 		`null`:   `api_error: vendor reported failure (code none): "appkey或appsecret错误"`,
 		`"00"`:   `api_error: vendor reported failure (code 00): "appkey或appsecret错误"`,
 	} {
-		resp := jsonResponse(`{"code":` + wire + `,"msg":"appkey或appsecret错误","data":[]}`)
+		resp := testutil.JSONResponse(http.StatusOK, `{"code":`+wire+`,"msg":"appkey或appsecret错误","data":[]}`)
 		snap, err := decode(resp, nil)
 		assert.Nil(t, snap)
 		assert.EqualError(t, err, want, wire)
@@ -247,7 +244,7 @@ func TestRequestForm(t *testing.T) {
 		_, err := c.Fetch(context.Background())
 		require.NoError(t, err)
 	}
-	_, err := clientFor(t, srv.URL, "子账号 1", fixedSecret("s"), &upstream.Client{}).Fetch(context.Background())
+	_, err := clientFor(t, srv.URL, "子账号 1", testutil.Secret("s"), &upstream.Client{}).Fetch(context.Background())
 	require.NoError(t, err)
 
 	form := "application/x-www-form-urlencoded; charset=UTF-8"
@@ -258,32 +255,22 @@ func TestRequestForm(t *testing.T) {
 	}, got)
 }
 
-// A secret that cannot be read fails as a secret error without a request.
 func TestAppsecretReadFailure(t *testing.T) {
-	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
-	t.Cleanup(srv.Close)
-	c := clientFor(t, srv.URL, "", func() (string, error) {
-		return "", errors.New("secret file /run/secrets/gy is empty")
-	}, &upstream.Client{})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
-	assert.EqualError(t, err, "secret_error: reading the appsecret: secret file /run/secrets/gy is empty")
-	assert.Zero(t, requests.Load())
+	testutil.CheckSecretReadFailure(t, "appsecret", fetch)
 }
 
 func TestTransportErrorsHideTheCredentials(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := "http://" + ln.Addr().String()
-	require.NoError(t, ln.Close())
-	snap, err := newClient(t, closed, "").Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultNetworkError, upstream.ResultOf(err))
-	assert.Contains(t, err.Error(), "POST "+closed+"/"+searchAccountPath+": network_error: ")
-	assert.NotContains(t, err.Error(), testAppkey)
-	assert.NotContains(t, err.Error(), testAppsecret)
+	testutil.CheckTransportErrorsHide(t, "POST /"+searchAccountPath, testAppsecret, fetch, testAppkey)
+}
+
+// fetch reads the accounts from baseURL with the appsecret secret.
+func fetch(ctx context.Context, baseURL string, secret func() (string, error)) error {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return err
+	}
+	_, err = New(Config{BaseURL: u, Appkey: testAppkey, Appsecret: secret}, &upstream.Client{}).Fetch(ctx)
+	return err
 }
 
 // A wrong appkey is refused like a wrong appsecret, by the simulator's
@@ -294,7 +281,7 @@ func TestWrongAppkey(t *testing.T) {
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
-	c := New(Config{BaseURL: u, Appkey: "1111111111111111111", Appsecret: fixedSecret(testAppsecret)}, &upstream.Client{})
+	c := New(Config{BaseURL: u, Appkey: "1111111111111111111", Appsecret: testutil.Secret(testAppsecret)}, &upstream.Client{})
 	snap, err := c.Fetch(context.Background())
 	assert.Nil(t, snap)
 	assert.EqualError(t, err, "POST "+srv.URL+"/"+searchAccountPath+`: api_error: vendor reported failure (code 1002): "appkey或appsecret错误"`)

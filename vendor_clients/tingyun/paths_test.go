@@ -2,10 +2,8 @@ package tingyun
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/internal/canary"
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -52,8 +51,6 @@ func clientFor(t *testing.T, baseURL string, authkey func() (string, error), up 
 	require.NoError(t, err)
 	return New(Config{BaseURL: u, Authkey: authkey, Location: shanghai(t)}, up)
 }
-
-func fixedAuthkey(k string) func() (string, error) { return func() (string, error) { return k, nil } }
 
 // Answers written by hand around the canary users: a vendor error that
 // still carries data, and decode errors caused next to personal data.
@@ -142,43 +139,22 @@ func keysOf(v url.Values) []string {
 	return out
 }
 
-// A secret that cannot be read fails as a secret error without a request.
 func TestAuthkeyReadFailure(t *testing.T) {
-	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
-	t.Cleanup(srv.Close)
-	c := clientFor(t, srv.URL, func() (string, error) {
-		return "", errors.New("reading secret: open /run/secrets/tingyun: permission denied")
-	}, &upstream.Client{})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
-	assert.EqualError(t, err, "secret_error: reading the authkey: reading secret: open /run/secrets/tingyun: permission denied")
-	assert.Zero(t, requests.Load())
+	testutil.CheckSecretReadFailure(t, "authkey", fetch)
 }
 
-// Go's *url.Error prints the whole URL, authkey included; the client's
-// errors for a refused connection and a timeout do not.
 func TestTransportErrorsHideTheAuthkey(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	closed := "http://" + ln.Addr().String()
-	require.NoError(t, ln.Close())
+	testutil.CheckTransportErrorsHide(t, "GET /"+userListPath, testAuthkey, fetch)
+}
 
-	snap, err := clientFor(t, closed, fixedAuthkey(testAuthkey), &upstream.Client{}).Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultNetworkError, upstream.ResultOf(err))
-	assert.Contains(t, err.Error(), "GET "+closed+"/"+userListPath+": network_error: ")
-	assert.NotContains(t, err.Error(), testAuthkey)
-
-	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	t.Cleanup(hang.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	snap, err = clientFor(t, hang.URL, fixedAuthkey(testAuthkey), &upstream.Client{}).Fetch(ctx)
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultTimeout, upstream.ResultOf(err))
-	assert.NotContains(t, err.Error(), testAuthkey)
+// fetch reads the user list from baseURL with the authkey secret.
+func fetch(ctx context.Context, baseURL string, secret func() (string, error)) error {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return err
+	}
+	_, err = New(Config{BaseURL: u, Authkey: secret}, &upstream.Client{}).Fetch(ctx)
+	return err
 }
 
 // More shapes the vendor may send for a good answer: each field tolerated
@@ -210,7 +186,7 @@ func TestDecodeMoreVariants(t *testing.T) {
 			[]User{{ID: "7", Code: "c", Name: "n"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := jsonResponse(http.StatusOK, tc.body)
+			resp := testutil.JSONResponse(http.StatusOK, tc.body)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := newClient(t, "http://vendor.invalid").decode(resp, []string{testAuthkey})
 			require.NoError(t, err)
@@ -237,7 +213,7 @@ func TestEnvelopeFailures(t *testing.T) {
 			upstream.ResultAuthError, `auth_error: vendor reported failure (code PermissionDeniedError): "bad key <redacted>"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := jsonResponse(http.StatusOK, tc.body)
+			resp := testutil.JSONResponse(http.StatusOK, tc.body)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := newClient(t, "http://vendor.invalid").decode(resp, []string{testAuthkey})
 			assert.Nil(t, snap)
@@ -263,7 +239,7 @@ func TestCreatedInTheAccountsZone(t *testing.T) {
 		{time.UTC, 1636357768},
 		{time.FixedZone("UTC-5", -5*3600), 1636375768},
 	} {
-		c := New(Config{BaseURL: u, Authkey: fixedAuthkey(testAuthkey), Location: tc.loc}, &upstream.Client{})
+		c := New(Config{BaseURL: u, Authkey: testutil.Secret(testAuthkey), Location: tc.loc}, &upstream.Client{})
 		snap, err := c.Fetch(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, tc.unix, snap.Users[0].Created.Unix(), "%v", tc.loc)

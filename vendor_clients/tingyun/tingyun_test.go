@@ -9,13 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -33,7 +33,7 @@ func newClient(t testing.TB, baseURL string) *Client {
 	t.Helper()
 	u, err := url.Parse(baseURL)
 	require.NoError(t, err)
-	return New(Config{BaseURL: u, Authkey: func() (string, error) { return testAuthkey, nil }, Location: shanghai(t)},
+	return New(Config{BaseURL: u, Authkey: testutil.Secret(testAuthkey), Location: shanghai(t)},
 		&upstream.Client{Timeout: 5 * time.Second})
 }
 
@@ -75,7 +75,7 @@ func TestDecodeVariants(t *testing.T) {
 			[]User{{ID: "8", Type: code(99), Status: code(7)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := jsonResponse(http.StatusOK, tc.body)
+			resp := testutil.JSONResponse(http.StatusOK, tc.body)
 			defer func() { _ = resp.Body.Close() }()
 			snap, err := newClient(t, "http://vendor.invalid").decode(resp, []string{testAuthkey})
 			require.NoError(t, err)
@@ -117,10 +117,6 @@ func TestDecodeFailures(t *testing.T) {
 			assert.NotContains(t, err.Error(), testAuthkey)
 		})
 	}
-}
-
-func jsonResponse(status int, body string) *http.Response {
-	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
 }
 
 // Against the simulator: the demo users come back exactly, a wrong authkey

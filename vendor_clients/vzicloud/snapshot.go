@@ -42,42 +42,6 @@ type Snapshot struct {
 	Products map[string]*Expiries
 }
 
-// ProductIDs returns the products seen, sorted.
-func (s *Snapshot) ProductIDs() []string {
-	return slices.Sorted(maps.Keys(s.Products))
-}
-
-// Permanent is the number of the product's active grants that never expire.
-func (s *Snapshot) Permanent(product string) int {
-	return s.expiries(product).Permanent
-}
-
-// Expired is the number of the product's active, not permanent grants whose
-// expiry is before now.
-func (s *Snapshot) Expired(product string, now time.Time) int {
-	return s.expiries(product).Expired(now)
-}
-
-// Expiring is the number of the product's active, not permanent grants that
-// expire at or after now and before now+window.
-func (s *Snapshot) Expiring(product string, now time.Time, window time.Duration) int {
-	return s.expiries(product).Expiring(now, window)
-}
-
-// NextExpiry is the earliest expiry at or after now among the product's
-// active grants; false when there is none.
-func (s *Snapshot) NextExpiry(product string, now time.Time) (time.Time, bool) {
-	return s.expiries(product).NextExpiry(now)
-}
-
-// expiries never returns nil, so that an unknown product counts zero.
-func (s *Snapshot) expiries(product string) *Expiries {
-	if e := s.Products[product]; e != nil {
-		return e
-	}
-	return &Expiries{}
-}
-
 // Expiries are the active grants of one product: how many never expire,
 // and how many expire at each distinct instant, sorted, so that counts for
 // any now and window take a binary search. Grants without a usable
@@ -107,9 +71,6 @@ func (e *Expiries) NextExpiry(now time.Time) (time.Time, bool) {
 	}
 	return time.Unix(e.at[i], 0), true
 }
-
-// Distinct is the number of distinct expiry instants held.
-func (e *Expiries) Distinct() int { return len(e.at) }
 
 // countBefore is the number of grants expiring before t.
 func (e *Expiries) countBefore(t time.Time) int {

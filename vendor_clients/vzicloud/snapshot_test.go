@@ -1,6 +1,8 @@
 package vzicloud
 
 import (
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -55,42 +57,42 @@ func TestSnapshotCounts(t *testing.T) {
 		{"3", code(0), code(0)}:                 1,
 		{"4", upstream.Code{}, code(1)}:         1,
 	}, s.Grants)
-	assert.Equal(t, []string{"1", "2", "3", "4"}, s.ProductIDs(), "every product, active grants or not")
+	assert.Equal(t, []string{"1", "2", "3", "4"}, slices.Sorted(maps.Keys(s.Products)), "every product, active grants or not")
 
 	now := time.Unix(t0, 0)
-	assert.Equal(t, 2, s.Permanent("1"))
-	assert.Equal(t, 1, s.Expired("1", now), "expire_time < now")
-	assert.Equal(t, 2, s.Expiring("1", now, time.Second), "now <= expire_time < now+1s")
-	assert.Equal(t, 2, s.Expiring("1", now, 86400*time.Second), "the end of the window is excluded")
-	assert.Equal(t, 3, s.Expiring("1", now, 86401*time.Second))
-	next, ok := s.NextExpiry("1", now)
+	assert.Equal(t, 2, expiriesOf(s, "1").Permanent)
+	assert.Equal(t, 1, expiriesOf(s, "1").Expired(now), "expire_time < now")
+	assert.Equal(t, 2, expiriesOf(s, "1").Expiring(now, time.Second), "now <= expire_time < now+1s")
+	assert.Equal(t, 2, expiriesOf(s, "1").Expiring(now, 86400*time.Second), "the end of the window is excluded")
+	assert.Equal(t, 3, expiriesOf(s, "1").Expiring(now, 86401*time.Second))
+	next, ok := expiriesOf(s, "1").NextExpiry(now)
 	require.True(t, ok)
 	assert.Equal(t, time.Unix(t0, 0), next, "an expiry at now is the next one")
 
 	// Half a second later, the grants of t0 have expired.
 	later := now.Add(500 * time.Millisecond)
-	assert.Equal(t, 3, s.Expired("1", later))
-	assert.Equal(t, 0, s.Expiring("1", later, 86399*time.Second))
-	assert.Equal(t, 1, s.Expiring("1", later, 86400*time.Second), "t0+1d is before later+1d")
-	next, ok = s.NextExpiry("1", later)
+	assert.Equal(t, 3, expiriesOf(s, "1").Expired(later))
+	assert.Equal(t, 0, expiriesOf(s, "1").Expiring(later, 86399*time.Second))
+	assert.Equal(t, 1, expiriesOf(s, "1").Expiring(later, 86400*time.Second), "t0+1d is before later+1d")
+	next, ok = expiriesOf(s, "1").NextExpiry(later)
 	require.True(t, ok)
 	assert.Equal(t, time.Unix(t0+86400, 0), next)
 
 	// Long after: all expired, no next expiry; permanence does not change.
 	never := now.Add(365 * 24 * time.Hour)
-	assert.Equal(t, 4, s.Expired("1", never))
-	_, ok = s.NextExpiry("1", never)
+	assert.Equal(t, 4, expiriesOf(s, "1").Expired(never))
+	_, ok = expiriesOf(s, "1").NextExpiry(never)
 	assert.False(t, ok)
-	assert.Equal(t, 2, s.Permanent("1"))
+	assert.Equal(t, 2, expiriesOf(s, "1").Permanent)
 
 	for _, p := range []string{"2", "3", "4", "no such product"} {
-		assert.Zero(t, s.Permanent(p), p)
-		assert.Zero(t, s.Expired(p, never), p)
-		assert.Zero(t, s.Expiring(p, now, 1000*time.Hour), p)
-		_, ok := s.NextExpiry(p, now)
+		assert.Zero(t, expiriesOf(s, p).Permanent, p)
+		assert.Zero(t, expiriesOf(s, p).Expired(never), p)
+		assert.Zero(t, expiriesOf(s, p).Expiring(now, 1000*time.Hour), p)
+		_, ok := expiriesOf(s, p).NextExpiry(now)
 		assert.False(t, ok, p)
 	}
-	assert.Equal(t, 3, s.Products["1"].Distinct(), "t0-1, t0 and t0+1d")
+	assert.Equal(t, 3, len(s.Products["1"].at), "t0-1, t0 and t0+1d")
 }
 
 // Distinct expiry instants, not grants, size the snapshot.
@@ -100,7 +102,15 @@ func TestSnapshotHoldsDistinctExpiries(t *testing.T) {
 		agg.add(&grant{ProductID: "1", State: code(StateGranted), ExpireTime: code(int64(1_800_000_000 + i%10))})
 	}
 	s := agg.snapshot()
-	assert.Equal(t, 10, s.Products["1"].Distinct())
-	assert.Equal(t, 100000, s.Expiring("1", time.Unix(1_800_000_000, 0), time.Minute))
-	assert.Equal(t, 50000, s.Expired("1", time.Unix(1_800_000_005, 0)))
+	assert.Equal(t, 10, len(s.Products["1"].at))
+	assert.Equal(t, 100000, expiriesOf(s, "1").Expiring(time.Unix(1_800_000_000, 0), time.Minute))
+	assert.Equal(t, 50000, expiriesOf(s, "1").Expired(time.Unix(1_800_000_005, 0)))
+}
+
+// expiriesOf is the product's expiries; an unknown product has none.
+func expiriesOf(s *Snapshot, product string) *Expiries {
+	if e := s.Products[product]; e != nil {
+		return e
+	}
+	return &Expiries{}
 }

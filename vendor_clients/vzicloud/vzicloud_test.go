@@ -120,12 +120,12 @@ func assertSnapshot(t *testing.T, w want, snap *Snapshot, now time.Time) {
 	assert.Equal(t, w.grants, snap.Grants)
 	require.Len(t, snap.Products, len(w.products))
 	for p := range w.products {
-		assert.Equal(t, w.permanent[p], snap.Permanent(p), "product %s permanent", p)
-		assert.Equal(t, w.expired[p], snap.Expired(p, now), "product %s expired", p)
+		assert.Equal(t, w.permanent[p], expiriesOf(snap, p).Permanent, "product %s permanent", p)
+		assert.Equal(t, w.expired[p], expiriesOf(snap, p).Expired(now), "product %s expired", p)
 		for _, d := range windows {
-			assert.Equal(t, w.expiring[d][p], snap.Expiring(p, now, d), "product %s expiring within %s", p, d)
+			assert.Equal(t, w.expiring[d][p], expiriesOf(snap, p).Expiring(now, d), "product %s expiring within %s", p, d)
 		}
-		next, ok := snap.NextExpiry(p, now)
+		next, ok := expiriesOf(snap, p).NextExpiry(now)
 		if n, has := w.next[p]; has {
 			assert.True(t, ok, "product %s has a next expiry", p)
 			assert.Equal(t, n, next.Unix(), "product %s next expiry", p)
@@ -199,12 +199,12 @@ func TestFetchFixture(t *testing.T) {
 	snap, err := c.Fetch(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, map[GrantKey]int{{"1", code(0), code(1)}: 1, {"2", code(0), code(1)}: 1}, snap.Grants)
-	next, ok := snap.NextExpiry("1", now)
+	next, ok := expiriesOf(snap, "1").NextExpiry(now)
 	assert.True(t, ok)
 	assert.Equal(t, int64(1626681843), next.Unix())
-	assert.Equal(t, 0, snap.Expiring("1", now, week))
-	assert.Equal(t, 1, snap.Expiring("1", now, 8*24*time.Hour), "7.9 days ahead")
-	assert.Equal(t, 1, snap.Expiring("2", now, 67*24*time.Hour), "66.9 days ahead")
+	assert.Equal(t, 0, expiriesOf(snap, "1").Expiring(now, week))
+	assert.Equal(t, 1, expiriesOf(snap, "1").Expiring(now, 8*24*time.Hour), "7.9 days ahead")
+	assert.Equal(t, 1, expiriesOf(snap, "2").Expiring(now, 67*24*time.Hour), "66.9 days ahead")
 
 	// The request, as documented, below the base URL's path.
 	assert.Equal(t, "/gateway/openapi/v1/alg/consumes", got.Path)
@@ -639,9 +639,9 @@ func TestTolerantPage(t *testing.T) {
 		{"12", code(0), code(9)}:                    1,
 	}, snap.Grants)
 	now := time.Unix(1800000000, 0)
-	assert.Equal(t, 1, snap.Permanent("12"))
-	assert.Equal(t, 1, snap.Expiring("12", now, 1200*24*time.Hour))
-	assert.Zero(t, snap.Expired("12", now), "state 9 is not active")
+	assert.Equal(t, 1, expiriesOf(snap, "12").Permanent)
+	assert.Equal(t, 1, expiriesOf(snap, "12").Expiring(now, 1200*24*time.Hour))
+	assert.Zero(t, expiriesOf(snap, "12").Expired(now), "state 9 is not active")
 }
 
 // The member-by-member reading of a grant: escaped names, a repeated
