@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,14 +20,6 @@ import (
 
 // Secret is a credential source that always returns s.
 func Secret(s string) func() (string, error) { return func() (string, error) { return s, nil } }
-
-// ParseURL parses a URL a test built.
-func ParseURL(t testing.TB, s string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(s)
-	require.NoError(t, err)
-	return u
-}
 
 // JSONResponse is a response of status with body as JSON, for decoders
 // tested without a server.

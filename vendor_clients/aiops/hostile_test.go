@@ -2,7 +2,6 @@ package aiops
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
@@ -16,43 +15,33 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-// simulated is a client of the aiops simulator served over TLS, which
-// follows redirects or not.
-func simulated(t *testing.T, follow bool) (*Client, *simulator.AIOps) {
+// simulated is a client of the aiops simulator served over TLS.
+func simulated(t *testing.T, follow bool) (testutil.Faulty, func(context.Context) error) {
 	t.Helper()
 	sim := simulator.NewAIOps(testEmail, testToken)
 	srv := httptest.NewTLSServer(sim)
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
-	up := &upstream.Client{HTTP: srv.Client(), FollowRedirects: follow}
-	return New(Config{BaseURL: u, Email: testEmail, Token: func() (string, error) { return testToken, nil }}, up), sim
+	c := New(Config{BaseURL: u, Email: testEmail, Token: testutil.Secret(testToken)}, &upstream.Client{HTTP: srv.Client(), FollowRedirects: follow})
+	return sim, func(ctx context.Context) error {
+		snap, err := c.Fetch(ctx)
+		assert.True(t, err == nil || snap == nil, "a snapshot only on success")
+		return err
+	}
 }
 
 // An https upstream redirecting to http: Basic auth must not go there in
-// clear text, whether redirects are followed or not.
+// clear text.
 func TestRedirectToHTTPKeepsBasicAuth(t *testing.T) {
-	for _, follow := range []bool{false, true} {
-		c, sim := simulated(t, follow)
-		sink := testutil.NewSink(t)
-		sim.SetFault(simulator.Fault{Kind: simulator.FaultRedirect, Status: http.StatusFound, Target: sink.URL})
-		snap, err := c.Fetch(context.Background())
-		assert.Nil(t, snap)
-		sink.AssertRefused(t, err)
-		if follow {
-			assert.Contains(t, err.Error(), "https to http")
-		}
+	for _, status := range testutil.Redirects {
+		testutil.CheckRedirectsRefused(t, simulated, status, "https to http")
 	}
 }
 
 // {"success": true} without data is no empty license list.
 func TestAnswerWithoutData(t *testing.T) {
-	c, sim := simulated(t, false)
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultNoData})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
-	assert.ErrorContains(t, err, "license list is missing from the answer")
+	testutil.CheckAnswerWithoutData(t, simulated, "license list is missing from the answer")
 }
 
 // The last day a date can name is exported as the end of that day.
@@ -67,10 +56,9 @@ func TestExpiryInTheYear9999(t *testing.T) {
 // A declared length over the limit is refused before a byte is read: the
 // simulator never sends the rest, so waiting for it would time out.
 func TestDeclaredLengthOverTheLimit(t *testing.T) {
-	c, sim := simulated(t, false)
+	sim, fetch := simulated(t, false)
 	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: upstream.DefaultMaxBodyBytes + 1})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
+	err := fetch(context.Background())
 	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "declared as 33554433 bytes exceeds 33554432")
 }

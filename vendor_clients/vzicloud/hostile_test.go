@@ -14,28 +14,23 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
+func simulated(t *testing.T, follow bool) (testutil.Faulty, func(context.Context) error) {
+	t.Helper()
+	c, sim := newTestClient(t, nil, Config{})
+	c.up.FollowRedirects = follow
+	return sim, func(ctx context.Context) error { _, err := c.Fetch(ctx); return err }
+}
+
 // A signature is replayable until it expires: a redirect carrying the
 // signed query elsewhere must reach nothing.
 func TestRedirectKeepsTheSignature(t *testing.T) {
-	for _, follow := range []bool{false, true} {
-		c, sim := newTestClient(t, nil, Config{})
-		c.up.FollowRedirects = follow
-		sink := testutil.NewSink(t)
-		sim.SetFault(simulator.Fault{Kind: simulator.FaultRedirect, Target: sink.URL})
-		snap, err := c.Fetch(context.Background())
-		assert.Nil(t, snap)
-		sink.AssertRefused(t, err)
-		assert.NotContains(t, err.Error(), "signature")
+	for _, status := range testutil.Redirects {
+		testutil.CheckRedirectsRefused(t, simulated, status, testutil.OtherOrigin)
 	}
 }
 
 func TestAnswerWithoutItems(t *testing.T) {
-	c, sim := newTestClient(t, nil, Config{})
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultNoData})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
-	assert.ErrorContains(t, err, "items is missing from the answer")
+	testutil.CheckAnswerWithoutData(t, simulated, "items is missing from the answer")
 }
 
 // Expiries up to the end of 9999 are kept exactly; beyond, the timestamp
@@ -60,9 +55,7 @@ func TestFarFutureExpiry(t *testing.T) {
 }
 
 func TestDeclaredLengthOverTheLimit(t *testing.T) {
-	c, sim := newTestClient(t, nil, Config{})
+	sim, fetch := simulated(t, false)
 	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: 1 << 40})
-	snap, err := c.Fetch(context.Background())
-	assert.Nil(t, snap)
-	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(err))
+	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(fetch(context.Background())))
 }
