@@ -16,7 +16,7 @@ const (
 )
 
 // AIOpsLicense is one license as the vendor sends it: the JSON names, types
-// and order of fixtures/aiops_license_list.json. Dates are the vendor's
+// and order of vendor_clients/upstream/testdata/vendors/aiops_license_list.json. Dates are the vendor's
 // "YYYY-MM-DD" text in China time, kept as text so a test can send a bad
 // one.
 type AIOpsLicense struct {

@@ -80,7 +80,7 @@ func StartDemo(now time.Time) (*Demo, error) {
 	return d, nil
 }
 
-// ConfigYAML is an exporter config (contract.md, "Configuration") with one
+// ConfigYAML is an exporter config (README, "Configuration") with one
 // account per simulator, pointing at it with its demo credentials.
 func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 

@@ -15,7 +15,7 @@ import (
 const guoyangyunSearchAccountPath = "/api/user/searchAccount.htm"
 
 // GuoyangyunAccount is one (sub-)account as the vendor sends it, with the
-// JSON names of fixtures/guoyangyun_search_account.json. Mobile, Appkey and
+// JSON names of vendor_clients/upstream/testdata/vendors/guoyangyun_search_account.json. Mobile, Appkey and
 // Appsecret must never reach the exporter's output; tests put canaries there.
 type GuoyangyunAccount struct {
 	Created     string              `json:"created"`

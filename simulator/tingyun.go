@@ -13,7 +13,7 @@ import (
 const tingyunUserListPath = "/network-report-data/user-config/list-json-authkey"
 
 // TingyunUser is one user as the vendor sends it, with the JSON names of
-// fixtures/tingyun_user_list.json. Password, Email, Mobile and Phone are
+// vendor_clients/upstream/testdata/vendors/tingyun_user_list.json. Password, Email, Mobile and Phone are
 // personal data that must never reach the exporter's output; tests put
 // canaries there.
 type TingyunUser struct {

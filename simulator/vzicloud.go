@@ -28,7 +28,7 @@ const vzicloudConsumesPath = "/openapi/v1/alg/consumes"
 const vzicloudMaxExpiresAhead = time.Hour
 
 // VZICloudGrant is one grant record as the vendor sends it, with the JSON
-// names of fixtures/vzicloud_alg_consumes.json.
+// names of vendor_clients/upstream/testdata/vendors/vzicloud_alg_consumes.json.
 type VZICloudGrant struct {
 	SN               string `json:"sn"`
 	Type             int    `json:"type"`

@@ -67,7 +67,7 @@ func newClientFor(t testing.TB, baseURL string, cfg Config) *Client {
 	return c
 }
 
-// want aggregates grants the way contract.md defines the metrics, record
+// want aggregates grants the way the README's vzicloud metrics are defined, record
 // by record, independently of the client's aggregation.
 type want struct {
 	grants    map[GrantKey]int
