@@ -18,7 +18,7 @@ type Faulty interface{ SetFault(simulator.Fault) }
 // redirects or not, and returns the simulator and the client's fetch.
 type Simulated func(t *testing.T, follow bool) (Faulty, func(context.Context) error)
 
-// CheckRedirectsRefused: whether the client follows redirects or not, an
+// CheckRedirectsRefused checks that, whether the client follows redirects or not, an
 // upstream answering status with a Location on another origin (path and
 // query, credentials included, copied along) gets a refused redirect, and
 // nothing reaches that origin. wantInError is in the error when redirects
@@ -37,7 +37,7 @@ func CheckRedirectsRefused(t *testing.T, start Simulated, status int, wantInErro
 	}
 }
 
-// CheckAnswerWithoutData: the vendor's success envelope without its data
+// CheckAnswerWithoutData checks that the vendor's success envelope without its data
 // is a decode error saying says, never an empty account.
 func CheckAnswerWithoutData(t *testing.T, start Simulated, says string) {
 	t.Helper()

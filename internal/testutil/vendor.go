@@ -31,7 +31,7 @@ func JSONResponse(status int, body string) *http.Response {
 // credential source.
 type Fetch func(ctx context.Context, baseURL string, secret func() (string, error)) error
 
-// CheckSecretReadFailure: a secret that cannot be read fails the fetch as
+// CheckSecretReadFailure checks that a secret that cannot be read fails the fetch as
 // secret_error naming the credential (what), before any request.
 func CheckSecretReadFailure(t *testing.T, what string, fetch Fetch) {
 	t.Helper()
@@ -46,8 +46,8 @@ func CheckSecretReadFailure(t *testing.T, what string, fetch Fetch) {
 	assert.Zero(t, requests.Load())
 }
 
-// CheckTransportErrorsHide: Go's *url.Error prints the whole URL; the
-// client's errors for a refused connection and for a timeout name the
+// CheckTransportErrorsHide checks that, though Go's *url.Error prints the
+// whole URL, the client's errors for a refused connection and for a timeout name the
 // request (op, e.g. "GET /path") without any of secrets.
 func CheckTransportErrorsHide(t *testing.T, op string, secret string, fetch Fetch, secrets ...string) {
 	t.Helper()

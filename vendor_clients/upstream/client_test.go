@@ -36,7 +36,9 @@ func TestRedirectWithinOrigin(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, ResultHTTPError, ResultOf(err))
 	assert.EqualError(t, err, "GET "+srv.URL+"/old: http_error: redirect (HTTP 301) to host \""+host+"\" refused: follow_redirects is off")
-	assert.Equal(t, http.StatusMovedPermanently, err.(*Error).StatusCode)
+	var ue *Error
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, http.StatusMovedPermanently, ue.StatusCode)
 }
 
 func TestOrigin(t *testing.T) {
