@@ -11,8 +11,15 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/storage"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
+
+// refreshAheadAt is the part of cache_ttl after which a scrape that finds
+// data serves it and starts a refresh in the background: no scrape waits on
+// the vendor once an account has data, and refreshes start at least
+// 4/5 cache_ttl apart, so at most 1.25 per cache_ttl.
+const refreshAheadAt = 0.8
 
 // Backoff after failed refreshes: the first retry waits backoffBase, each
 // further failure doubles it up to the account's cache_ttl (at least
@@ -31,10 +38,16 @@ type account struct {
 	cacheTTL time.Duration
 	timeout  time.Duration
 	maxStale time.Duration
-	fetch    fetchFunc
-	clock    func() time.Time
-	logger   log.Logger
-	cfg      config.Account // to keep the cache across a reload that leaves the account unchanged
+	// refreshTimeout bounds a whole refresh: every page, every wait for limits.
+	refreshTimeout time.Duration
+	source         source
+	clock          func() time.Time
+	logger         log.Logger
+	cfg            config.Account // to keep the cache across a reload that leaves the account unchanged
+	// store keeps the answers across restarts (nil: memory only); identity
+	// is what a stored answer must have been fetched for to be served.
+	store    *storage.Store
+	identity string
 	// closeIdle closes the account's idle upstream connections once a
 	// reload drops it; nil when it has none of its own.
 	closeIdle func()
@@ -57,34 +70,32 @@ type state struct {
 	retryAt      time.Time // no refresh before this, after failures
 }
 
-func newAccount(cfg config.Account, fetch fetchFunc, clock func() time.Time, logger log.Logger) *account {
+func newAccount(cfg config.Account, src source, clock func() time.Time, logger log.Logger) *account {
 	eff := cfg.Effective
 	return &account{
-		name:     cfg.Name,
-		vendor:   eff.Vendor,
-		cacheTTL: eff.CacheTTL,
-		timeout:  eff.Timeout,
-		maxStale: eff.MaxStale,
-		fetch:    fetch,
-		clock:    clock,
-		logger:   log.With(logger, "account", cfg.Name, "vendor", eff.Vendor),
-		cfg:      cfg,
+		name:           cfg.Name,
+		vendor:         eff.Vendor,
+		cacheTTL:       eff.CacheTTL,
+		timeout:        eff.Timeout,
+		maxStale:       eff.MaxStale,
+		refreshTimeout: eff.RefreshTimeout,
+		source:         src,
+		clock:          clock,
+		logger:         log.With(logger, "account", cfg.Name, "vendor", eff.Vendor),
+		cfg:            cfg,
 	}
 }
 
 // current returns the state to serve, starting a refresh when the data is
-// older than cache_ttl and no backoff is in force. It waits for the refresh
-// until ctx is done; a refresh still running then goes on in the background
-// and fills the cache for a later scrape.
+// near the end of cache_ttl (or missing) and no backoff is in force. Data
+// that may be served is served at once, the refresh filling the cache for
+// later scrapes; without it, current waits for the refresh until ctx is
+// done, and a refresh still running then goes on in the background.
 func (a *account) current(ctx context.Context) state {
 	st := a.snapshot()
-	if !a.needsRefresh(st, a.clock()) {
+	now := a.clock()
+	if !a.needsRefresh(st, now) {
 		return st
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, a.timeout)
-		defer cancel()
 	}
 	done := a.flight.DoChan("refresh", func() (any, error) {
 		// A refresh may have finished between our look and this flight
@@ -94,6 +105,14 @@ func (a *account) current(ctx context.Context) state {
 		}
 		return nil, nil
 	})
+	if a.servable(st, now) {
+		return st
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.timeout)
+		defer cancel()
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -101,10 +120,11 @@ func (a *account) current(ctx context.Context) state {
 	return a.snapshot()
 }
 
-// needsRefresh: the data is older than cache_ttl (or missing) and no backoff
-// is in force.
+// needsRefresh: the data is near the end of cache_ttl (or missing) and no
+// backoff is in force.
 func (a *account) needsRefresh(st state, now time.Time) bool {
-	fresh := st.data != nil && now.Sub(st.dataTime) < a.cacheTTL
+	aheadAt := time.Duration(float64(a.cacheTTL) * refreshAheadAt)
+	fresh := st.data != nil && now.Sub(st.dataTime) < aheadAt
 	return !fresh && !now.Before(st.retryAt)
 }
 
@@ -114,20 +134,33 @@ func (a *account) snapshot() state {
 	return a.state
 }
 
-// refresh fetches the account once. It runs detached from any scrape: a
-// scrape that stops waiting does not cancel it. Each upstream request is
-// bounded by the account's timeout.
+// refresh fetches the account once and stores a good answer. It runs
+// detached from any scrape: a scrape that stops waiting does not cancel it.
+// It is bounded as a whole by refresh_timeout, each request by timeout.
 func (a *account) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.refreshTimeout)
+	defer cancel()
 	start := a.clock()
-	set, err := a.fetch(context.Background())
+	ans, err := a.source.fetch(ctx)
+	var set *metricSet
+	if err == nil {
+		set = ans.render()
+	}
 	end := a.clock()
+	a.publish(set, end.Sub(start), end, err)
+	if err == nil {
+		a.save(ans, end)
+	}
+}
 
+// publish records a refresh's outcome: its data, or its failure and backoff.
+func (a *account) publish(set *metricSet, took time.Duration, end time.Time, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := &a.state
 	s.refreshed = true
 	s.lastOK = err == nil
-	s.lastDuration = end.Sub(start)
+	s.lastDuration = took
 	if err == nil {
 		s.data, s.dataTime = set, end
 		s.failures, s.retryAt = 0, time.Time{}

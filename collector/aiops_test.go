@@ -195,6 +195,8 @@ func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {
 	scrapeOnce(t, f.e, context.Background(), "")
 	f.sim.SetFault(simulator.Fault{Kind: simulator.FaultStatus, Status: 503})
 	f.clock.Advance(6 * time.Minute)
+	scrapeOnce(t, f.e, context.Background(), "")
+	settle(f.e)
 	got := scrapeOnce(t, f.e, context.Background(), "")
 	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
 	assert.Equal(t, f.expectedAIOps(t, f.clock.Now())[`aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`],

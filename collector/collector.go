@@ -19,6 +19,8 @@ import (
 	promcfg "github.com/prometheus/common/config"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/limits"
+	"github.com/quotaexporter/quota_exporter/storage"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -49,11 +51,11 @@ type metricSet struct {
 	clocked func(now time.Time, b *builder)
 }
 
-type fetchFunc func(ctx context.Context) (*metricSet, error)
+type fetchFunc func(ctx context.Context) (answer, error)
 
-// vendor builds the fetch function of one account of a vendor.
+// vendor builds the source of one account of a vendor.
 type vendor interface {
-	newFetch(acct config.Account, up *upstream.Client) (fetchFunc, error)
+	newSource(acct config.Account, up *upstream.Client) (source, error)
 }
 
 // vendors lists the vendors whose clients are built; an account of any other
@@ -77,6 +79,9 @@ type Options struct {
 	// nil owns every account. Accounts of other replicas are neither built
 	// nor refreshed.
 	Owns func(account string) bool
+	// StoragePath is where answers are kept across restarts; "" keeps them
+	// in memory only.
+	StoragePath string
 	// newHTTPClient is replaced in tests; nil means the Prometheus HTTP client config.
 	newHTTPClient func(promcfg.HTTPClientConfig) (*http.Client, error)
 }
@@ -86,6 +91,8 @@ type Exporter struct {
 	opts     Options
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	limits   *limits.Limits
+	store    *storage.Store // nil without StoragePath
 
 	mu       sync.RWMutex
 	accounts []*account
@@ -128,6 +135,10 @@ func New(opts Options) *Exporter {
 			Help:      "Configured accounts this replica owns, refreshes and serves (all of them unless --cluster.shards is over 1).",
 		}, e.ownedAccounts))
 	}
+	e.limits = limits.New(opts.Registerer)
+	if opts.StoragePath != "" {
+		e.store = storage.New(opts.StoragePath, opts.Logger, opts.Registerer)
+	}
 	return e
 }
 
@@ -165,6 +176,14 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	e.limits.Configure(cfg)
+	if e.store != nil {
+		names := make([]string, len(next))
+		for i, a := range next {
+			names[i] = a.name
+		}
+		e.store.Prune(names)
+	}
 
 	e.mu.Lock()
 	e.accounts = next
@@ -197,19 +216,27 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		UserAgent: e.opts.UserAgent,
 		Timeout:   ac.Effective.Timeout,
 		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
+		Limit:     e.limits.For(ac.Effective.Vendor, ac.Effective.BaseURL.Host),
 		// upstream installs its redirect guard, which never lets the
 		// credentials leave their origin, over the client's own policy.
 		FollowRedirects: ac.Effective.HTTPClientConfig.FollowRedirects,
 	}
 	logger := log.With(e.opts.Logger, "account", ac.Name, "vendor", ac.Effective.Vendor)
-	fetch, err := v.newFetch(ac.WithSecretWarning(func(file string) {
+	src, err := v.newSource(ac.WithSecretWarning(func(file string) {
 		level.Warn(logger).Log("msg", "the secret file is readable by every user of the machine; make it readable by the exporter only (e.g. mode 0400)", "file", file)
 	}), up)
 	if err != nil {
 		return nil, err
 	}
-	a := newAccount(ac, fetch, e.opts.Clock, e.opts.Logger)
+	a := newAccount(ac, src, e.opts.Clock, e.opts.Logger)
 	a.closeIdle = httpClient.CloseIdleConnections
+	if e.store != nil {
+		if a.identity, err = identityOf(ac); err != nil {
+			return nil, err
+		}
+		a.store = e.store
+		a.load()
+	}
 	return a, nil
 }
 

@@ -2,8 +2,11 @@ package collector
 
 import (
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -58,7 +61,7 @@ type fakeVendor struct {
 	until   time.Time     // instant for the clock-derived metric
 }
 
-func (f *fakeVendor) fetch(ctx context.Context) (*metricSet, error) {
+func (f *fakeVendor) fetch(ctx context.Context) (answer, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
 	release := f.release
@@ -72,11 +75,43 @@ func (f *fakeVendor) fetch(ctx context.Context) (*metricSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	return fakeAnswer{Value: value, Until: until}, nil
+}
+
+// source is the fake's fetch and its answers' storage codec.
+func (f *fakeVendor) source() source {
+	return source{
+		fetch:  f.fetch,
+		decode: decodeAnswer(func(a fakeAnswer) answer { return a }),
+		schema: schemaOf(reflect.TypeFor[fakeAnswer]()),
+	}
+}
+
+// fakeAnswer is a fake vendor snapshot: one value and one instant.
+type fakeAnswer struct {
+	Value float64
+	Until time.Time
+}
+
+func (a fakeAnswer) render() *metricSet {
 	set := &metricSet{}
 	b := &builder{account: "acct", emit: func(m prometheus.Metric) { set.static = append(set.static, m) }}
-	b.gauge(testDesc, value, "a")
-	set.clocked = func(now time.Time, b *builder) { b.gauge(testCountdown, until.Sub(now).Seconds()) }
-	return set, nil
+	b.gauge(testDesc, a.Value, "a")
+	set.clocked = func(now time.Time, b *builder) { b.gauge(testCountdown, a.Until.Sub(now).Seconds()) }
+	return set
+}
+
+func (a fakeAnswer) encode(w io.Writer) error { return gob.NewEncoder(w).Encode(a) }
+
+// settle waits for the refreshes in flight, which refresh ahead leaves
+// running after a scrape returns.
+func settle(e *Exporter) {
+	e.mu.RLock()
+	accounts := e.accounts
+	e.mu.RUnlock()
+	for _, a := range accounts {
+		_, _, _ = a.flight.Do("refresh", func() (any, error) { return nil, nil })
+	}
 }
 
 func (f *fakeVendor) set(value float64, err error) {
@@ -87,13 +122,13 @@ func (f *fakeVendor) set(value float64, err error) {
 
 func testAccount(name string) config.Account {
 	return config.Account{Name: name, Effective: config.Effective{
-		Vendor: "test", CacheTTL: 5 * time.Minute, Timeout: 15 * time.Second, MaxStale: time.Hour,
+		Vendor: "test", CacheTTL: 5 * time.Minute, Timeout: 15 * time.Second, RefreshTimeout: 2 * time.Minute, MaxStale: time.Hour,
 	}}
 }
 
 func newTestExporter(clock *fakeClock, f *fakeVendor) *Exporter {
 	e := New(Options{Clock: clock.Now, Logger: log.NewNopLogger()})
-	e.accounts = []*account{newAccount(testAccount("acct"), f.fetch, clock.Now, log.NewNopLogger())}
+	e.accounts = []*account{newAccount(testAccount("acct"), f.source(), clock.Now, log.NewNopLogger())}
 	return e
 }
 
@@ -139,46 +174,64 @@ func TestCacheServesWithinTTL(t *testing.T) {
 	f := &fakeVendor{value: 42}
 	e := newTestExporter(clock, f)
 
-	for i := range 10 {
+	for i := range 12 {
 		got := scrapeOnce(t, e, t.Context(), "")
 		require.Equal(t, 42.0, got[valueKey], "scrape %d", i)
 		require.Equal(t, 1.0, got[successKey])
-		clock.Advance(20 * time.Second) // 10 scrapes span 3m20s < 5m
+		clock.Advance(20 * time.Second) // 12 scrapes span 3m40s < 4m, where refresh ahead starts
 	}
 	require.EqualValues(t, 1, f.calls.Load())
 
 	clock.Advance(2 * time.Minute) // past cache_ttl
 	f.set(43, nil)
 	got := scrapeOnce(t, e, t.Context(), "")
+	require.Equal(t, 42.0, got[valueKey], "the data on hand is served while the refresh runs")
+	settle(e)
 	require.EqualValues(t, 2, f.calls.Load())
-	require.Equal(t, 43.0, got[valueKey])
+	require.Equal(t, 43.0, scrapeOnce(t, e, t.Context(), "")[valueKey])
 }
 
 func TestConcurrentScrapesShareOneRefresh(t *testing.T) {
 	clock := newFakeClock()
 	f := &fakeVendor{value: 1}
 	e := newTestExporter(clock, f)
-	scrapeOnce(t, e, t.Context(), "")
-	clock.Advance(5 * time.Minute) // exactly at expiry
-
 	release := make(chan struct{})
 	f.mu.Lock()
 	f.release = release
 	f.mu.Unlock()
+
+	// Without data, every scrape waits on the one refresh.
 	var wg sync.WaitGroup
 	results := make([]map[string]float64, 50)
 	for i := range results {
 		wg.Go(func() { results[i] = scrapeOnce(t, e, t.Context(), "") })
 	}
-	// Every scrape is waiting on the one refresh; let it finish.
-	require.Eventually(t, func() bool { return f.calls.Load() == 2 }, 5*time.Second, time.Millisecond)
-	f.set(2, nil)
+	require.Eventually(t, func() bool { return f.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
 	close(release)
 	wg.Wait()
+	require.EqualValues(t, 1, f.calls.Load(), "50 concurrent scrapes of an empty cache cause exactly one upstream refresh")
+	for _, r := range results {
+		require.Equal(t, 1.0, r[valueKey])
+	}
+
+	// With data at expiry, none waits and still one refresh runs.
+	clock.Advance(5 * time.Minute)
+	f.set(2, nil)
+	release = make(chan struct{})
+	f.mu.Lock()
+	f.release = release
+	f.mu.Unlock()
+	for i := range results {
+		wg.Go(func() { results[i] = scrapeOnce(t, e, t.Context(), "") })
+	}
+	wg.Wait()
+	close(release)
+	settle(e)
 	require.EqualValues(t, 2, f.calls.Load(), "50 concurrent scrapes at expiry cause exactly one upstream refresh")
 	for _, r := range results {
-		require.Equal(t, 2.0, r[valueKey])
+		require.Equal(t, 1.0, r[valueKey])
 	}
+	require.Equal(t, 2.0, scrapeOnce(t, e, t.Context(), "")[valueKey])
 }
 
 func TestSlowVendorServesStaleWithinDeadline(t *testing.T) {
@@ -219,6 +272,8 @@ func TestFailuresServeStaleUntilMaxStaleAndBackOff(t *testing.T) {
 
 	f.set(0, &upstream.Error{Result: upstream.ResultHTTPError, Err: errors.New("HTTP status 500")})
 	clock.Advance(5 * time.Minute)
+	scrapeOnce(t, e, t.Context(), "")
+	settle(e)
 	got := scrapeOnce(t, e, t.Context(), "")
 	require.EqualValues(t, 2, f.calls.Load())
 	require.Equal(t, 0.0, got[successKey])
@@ -232,6 +287,7 @@ func TestFailuresServeStaleUntilMaxStaleAndBackOff(t *testing.T) {
 	require.EqualValues(t, 2, f.calls.Load(), "no upstream call during the first 10s backoff")
 	clock.Advance(time.Second)
 	scrapeOnce(t, e, t.Context(), "")
+	settle(e)
 	require.EqualValues(t, 3, f.calls.Load(), "a retry once the backoff has passed")
 	// The second failure doubles the wait to 20s.
 	clock.Advance(19 * time.Second)
@@ -239,6 +295,7 @@ func TestFailuresServeStaleUntilMaxStaleAndBackOff(t *testing.T) {
 	require.EqualValues(t, 3, f.calls.Load())
 	clock.Advance(time.Second)
 	scrapeOnce(t, e, t.Context(), "")
+	settle(e)
 	require.EqualValues(t, 4, f.calls.Load())
 
 	// Past max_stale (1h since the data was fetched) the vendor series go.
@@ -251,7 +308,7 @@ func TestFailuresServeStaleUntilMaxStaleAndBackOff(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	a := newAccount(testAccount("acct"), nil, time.Now, log.NewNopLogger())
+	a := newAccount(testAccount("acct"), source{}, time.Now, log.NewNopLogger())
 	plain := errors.New("boom")
 	limited := &upstream.Error{Result: upstream.ResultRateLimited}
 	limitedAfter := &upstream.Error{Result: upstream.ResultRateLimited, RetryAfter: 2 * time.Hour}
@@ -278,8 +335,8 @@ func TestProbeSelectsOneAccount(t *testing.T) {
 	f1, f2 := &fakeVendor{value: 1}, &fakeVendor{value: 2}
 	e := New(Options{Clock: clock.Now})
 	e.accounts = []*account{
-		newAccount(testAccount("acct"), f1.fetch, clock.Now, log.NewNopLogger()),
-		newAccount(testAccount("other"), f2.fetch, clock.Now, log.NewNopLogger()),
+		newAccount(testAccount("acct"), f1.source(), clock.Now, log.NewNopLogger()),
+		newAccount(testAccount("other"), f2.source(), clock.Now, log.NewNopLogger()),
 	}
 	got := scrapeOnce(t, e, t.Context(), "other")
 	require.EqualValues(t, 0, f1.calls.Load(), "a probe of one account does not refresh the others")

@@ -209,6 +209,8 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 
 	before := sim.Requests()
 	clock.Advance(2 * time.Minute) // the cache has expired
+	assert.Equal(t, withoutCountdowns(goodSeries), withoutCountdowns(vendorSeries(scrape(), v.series)), "the data on hand is served while the refresh runs")
+	settle(e)
 	got = scrape()
 	assert.Equal(t, 0.0, got[successKey])
 	assert.Equal(t, 1.0, requestsWith(e, name, v.name, fc.result), "counted as %s", fc.result)

@@ -27,23 +27,41 @@ type mapping[S any] struct {
 	clocked func(s S, now time.Time, b *builder) // nil when nothing depends on the clock
 }
 
-func (m mapping[S]) newFetch(acct config.Account, up *upstream.Client) (fetchFunc, error) {
+func (m mapping[S]) newSource(acct config.Account, up *upstream.Client) (source, error) {
 	fetch, err := m.client(acct, up)
 	if err != nil {
-		return nil, err
+		return source{}, err
 	}
-	return func(ctx context.Context) (*metricSet, error) {
-		snap, err := fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		set := &metricSet{}
-		m.static(snap, &builder{account: acct.Name, emit: func(x prometheus.Metric) { set.static = append(set.static, x) }})
-		if m.clocked != nil {
-			set.clocked = func(now time.Time, b *builder) { m.clocked(snap, now, b) }
-		}
-		return set, nil
+	wrap := func(snap S) answer { return vendorAnswer[S]{mapping: m, account: acct.Name, snapshot: snap} }
+	return source{
+		fetch: func(ctx context.Context) (answer, error) {
+			snap, err := fetch(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return wrap(snap), nil
+		},
+		decode: decodeAnswer(wrap),
+		schema: schemaOf(reflect.TypeFor[S]()),
 	}, nil
+}
+
+// vendorAnswer is one vendor snapshot of an account.
+type vendorAnswer[S any] struct {
+	mapping  mapping[S]
+	account  string
+	snapshot S
+}
+
+// render builds the metrics that do not depend on the clock once, and keeps
+// the snapshot for those that do.
+func (a vendorAnswer[S]) render() *metricSet {
+	set := &metricSet{}
+	a.mapping.static(a.snapshot, &builder{account: a.account, emit: func(x prometheus.Metric) { set.static = append(set.static, x) }})
+	if a.mapping.clocked != nil {
+		set.clocked = func(now time.Time, b *builder) { a.mapping.clocked(a.snapshot, now, b) }
+	}
+	return set
 }
 
 // fetcher is a vendor client's Fetch method.

@@ -59,7 +59,8 @@ func guoyangyunSecretData() []string {
 // returns one scrape at the fake clock's time.
 func scrapeVendor(t *testing.T, sim *httptest.Server, block string, clock *fakeClock) map[string]float64 {
 	t.Helper()
-	cfg, err := config.Parse(fmt.Appendf(nil, "accounts:\n  - name: acct\n    base_url: %s\n    %s\n", sim.URL, block), "")
+	// No rate limit: the vzicloud case reads hundreds of small pages.
+	cfg, err := config.Parse(fmt.Appendf(nil, "limits: {vzicloud: {requests_per_second: 0}}\naccounts:\n  - name: acct\n    base_url: %s\n    %s\n", sim.URL, block), "")
 	require.NoError(t, err)
 	e := New(Options{Clock: clock.Now, Registerer: prometheus.NewRegistry()})
 	require.NoError(t, e.Apply(cfg))

@@ -42,10 +42,11 @@ var (
 )
 
 // vzicloudSnapshot carries the account's expiry windows with the vendor's
-// data, for the clock-derived series.
+// data, for the clock-derived series. Both are stored with --storage.path
+// (the windows are part of the account's identity, so they match on load).
 type vzicloudSnapshot struct {
 	*vzicloud.Snapshot
-	windows []config.Window
+	Windows []config.Window
 }
 
 var vzicloudVendor = mapping[vzicloudSnapshot]{
@@ -82,7 +83,7 @@ var vzicloudVendor = mapping[vzicloudSnapshot]{
 		for _, product := range slices.Sorted(maps.Keys(s.Products)) {
 			e := s.Products[product]
 			b.gauge(vzicloudExpired, float64(e.Expired(now)), product)
-			for _, w := range s.windows {
+			for _, w := range s.Windows {
 				b.gauge(vzicloudExpiring, float64(e.Expiring(now, w.Duration)), product, w.Text)
 			}
 			if next, ok := e.NextExpiry(now); ok {

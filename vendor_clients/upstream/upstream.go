@@ -127,6 +127,11 @@ type Client struct {
 	// FollowRedirects allows redirects within the request's origin; none
 	// is followed otherwise, and none ever leaves the origin.
 	FollowRedirects bool
+	// Limit, when set, holds each request until the vendor host's budget
+	// allows it and returns the release to call once the answer is read.
+	// The wait ends with the caller's ctx, before the request's own
+	// Timeout starts.
+	Limit func(ctx context.Context) (release func(), err error)
 }
 
 // BodyLimit is the most bytes one response may have.
@@ -146,6 +151,14 @@ type DecodeFunc func(resp *http.Response) error
 // Do sends req with the client's timeout and User-Agent and hands the
 // response to decode. The returned error is always an *Error or nil.
 func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) error {
+	if c.Limit != nil {
+		start := time.Now()
+		release, err := c.Limit(ctx)
+		if err != nil {
+			return c.observe(req, start, &Error{Result: ResultTimeout, Err: err})
+		}
+		defer release()
+	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -155,9 +168,14 @@ func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) e
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	redacted := RedactURL(req.URL)
 	start := time.Now()
 	err := c.do(ctx, req, decode)
+	return c.observe(req, start, err)
+}
+
+// observe completes err with the request it is about and tells the Observer.
+func (c *Client) observe(req *http.Request, start time.Time, err *Error) error {
+	redacted := RedactURL(req.URL)
 	if err != nil && err.Op == "" {
 		err.Op = req.Method + " " + redacted
 	}

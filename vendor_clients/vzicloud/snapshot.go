@@ -147,12 +147,18 @@ func (a *aggregate) merge(b *aggregate) {
 func (a *aggregate) snapshot() *Snapshot {
 	s := &Snapshot{Grants: a.grants, Products: make(map[string]*Expiries, len(a.products))}
 	for product, p := range a.products {
-		e := &Expiries{Permanent: p.permanent, at: slices.SortedFunc(maps.Keys(p.expiries), cmp.Compare)}
-		e.before = make([]int, len(e.at)+1)
-		for i, at := range e.at {
-			e.before[i+1] = e.before[i] + p.expiries[at]
-		}
-		s.Products[product] = e
+		at := slices.SortedFunc(maps.Keys(p.expiries), cmp.Compare)
+		s.Products[product] = newExpiries(p.permanent, at, func(i int) int { return p.expiries[at[i]] })
 	}
 	return s
+}
+
+// newExpiries holds permanent grants and count(i) grants expiring at each
+// instant at[i]; at is ascending and distinct.
+func newExpiries(permanent int, at []int64, count func(i int) int) *Expiries {
+	e := &Expiries{Permanent: permanent, at: at, before: make([]int, len(at)+1)}
+	for i := range at {
+		e.before[i+1] = e.before[i] + count(i)
+	}
+	return e
 }
