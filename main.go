@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
 		logFormat     = app.Flag("log.format", "Output format of log messages.").Default("logfmt").Enum(logging.Formats...)
+		storagePath   = app.Flag("storage.path", "Directory where every account's last good answer is kept across restarts; none keeps answers in memory only.").String()
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
 
 		clusterShards   = app.Flag("cluster.shards", "Number of exporter replicas sharing the accounts; each account belongs to one of them.").Default("1").Int()
@@ -103,10 +104,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	)
 	reg.MustRegister(shards.Collectors()...)
 	exporter := collector.New(collector.Options{
-		Logger:     logger,
-		UserAgent:  version.ComponentUserAgent(exporterName),
-		Registerer: reg,
-		Owns:       shards.Owns,
+		Logger:      logger,
+		UserAgent:   version.ComponentUserAgent(exporterName),
+		Registerer:  reg,
+		Owns:        shards.Owns,
+		StoragePath: *storagePath,
 	})
 
 	if *configCheck {
