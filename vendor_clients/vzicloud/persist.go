@@ -43,7 +43,11 @@ func (e *Expiries) GobDecode(b []byte) error {
 	if !ok1 || !ok2 || permanent > maxCount || n > uint64(len(b)) { // an instant takes two bytes or more
 		return errBadExpiries
 	}
-	at, counts := make([]int64, n), make([]int, n)
+	var at []int64 // nil when empty, as aggregate makes it
+	var counts []int
+	if n > 0 {
+		at, counts = make([]int64, n), make([]int, n)
+	}
 	var prev int64
 	for i := range at {
 		delta, m := binary.Varint(b)
