@@ -133,7 +133,7 @@ func newTestExporter(clock *fakeClock, f *fakeVendor) *Exporter {
 }
 
 // scrapeOnce gathers one scrape and returns its series as "name{labels}" → value.
-func scrapeOnce(t *testing.T, e *Exporter, ctx context.Context, only string) map[string]float64 {
+func scrapeOnce(t testing.TB, e *Exporter, ctx context.Context, only string) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(e.Collector(ctx, only)))

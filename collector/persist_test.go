@@ -28,7 +28,7 @@ type storedVendors struct {
 	urls  map[string]string
 }
 
-func newStoredVendors(t *testing.T) *storedVendors {
+func newStoredVendors(t testing.TB) *storedVendors {
 	s := &storedVendors{clock: newFakeClock(), sims: map[string]faultableVendor{}, urls: map[string]string{}}
 	for _, v := range simulatedVendors {
 		sim := v.newSim(s.clock.Now())
@@ -41,7 +41,7 @@ func newStoredVendors(t *testing.T) *storedVendors {
 
 // config has one account per vendor, named after it; blocks replaces a
 // vendor's block.
-func (s *storedVendors) config(t *testing.T, blocks map[string]string) *config.Config {
+func (s *storedVendors) config(t testing.TB, blocks map[string]string) *config.Config {
 	var b strings.Builder
 	b.WriteString("defaults: {cache_ttl: 5m, max_stale: 1h}\nlimits: {vzicloud: {requests_per_second: 0}}\naccounts:\n")
 	for _, v := range simulatedVendors {
@@ -57,7 +57,7 @@ func (s *storedVendors) config(t *testing.T, blocks map[string]string) *config.C
 }
 
 // start is one exporter process on dir.
-func (s *storedVendors) start(t *testing.T, dir string, cfg *config.Config, logs *syncbuf.Buffer) *Exporter {
+func (s *storedVendors) start(t testing.TB, dir string, cfg *config.Config, logs *syncbuf.Buffer) *Exporter {
 	e := New(Options{Clock: s.clock.Now, Logger: log.NewLogfmtLogger(logs), Registerer: prometheus.NewRegistry(), StoragePath: dir})
 	require.NoError(t, e.Apply(cfg))
 	return e

@@ -66,7 +66,7 @@ func (l *Limits) Configure(cfg *config.Config) {
 			delete(l.budgets, h)
 		}
 	}
-	for vendor := range config.DefaultBaseURLs {
+	for _, vendor := range config.Vendors {
 		l.wait.WithLabelValues(vendor) // present from the start, so rate() works from the first wait
 	}
 }
