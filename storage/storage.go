@@ -250,6 +250,6 @@ func (s *Store) Prune(keep []string) {
 			level.Warn(s.logger).Log("msg", "cannot remove an old answer", "err", err)
 			continue
 		}
-		level.Debug(s.logger).Log("msg", "removed the answer of an account no longer configured", "file", name)
+		level.Debug(s.logger).Log("msg", "removed an answer no longer needed", "file", name)
 	}
 }
