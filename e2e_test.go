@@ -299,7 +299,8 @@ func TestREADMEListsEveryMetric(t *testing.T) {
 		documented[m[1]] = m[2] + " " + strings.Join(labels, ",")
 	}
 
-	p := startExporter(t, "--demo")
+	// With --storage.path, whose metric is documented too.
+	p := startExporter(t, "--demo", "--storage.path="+t.TempDir())
 	_, metrics := get(p.url + "/metrics")
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(metrics))

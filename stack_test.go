@@ -145,8 +145,9 @@ func alertRules(t *testing.T) []alertRule {
 func TestStackWithPrometheusAndAlertmanager(t *testing.T) {
 	prometheus := requireTool(t, "prometheus")
 	alertmanager := findAlertmanager(t)
-	exporter := startExporter(t, "--demo")
 	dir := t.TempDir()
+	// With --storage.path, so that its own metric is scraped too.
+	exporter := startExporter(t, "--demo", "--storage.path="+filepath.Join(dir, "answers"))
 
 	amAddr := freeAddress(t)
 	startProcess(t, "http://"+amAddr+"/-/ready", alertmanager,
