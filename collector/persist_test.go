@@ -63,6 +63,15 @@ func (s *storedVendors) start(t testing.TB, dir string, cfg *config.Config, logs
 	return e
 }
 
+// firstRun starts an exporter on a new directory and scrapes it once, so
+// that every account's answer is stored.
+func (s *storedVendors) firstRun(t testing.TB) (dir string, cfg *config.Config, e *Exporter) {
+	dir, cfg = t.TempDir(), s.config(t, nil)
+	e = s.start(t, dir, cfg, &syncbuf.Buffer{})
+	scrapeOnce(t, e, t.Context(), "")
+	return dir, cfg, e
+}
+
 func (s *storedVendors) requests() map[string]int64 {
 	out := map[string]int64{}
 	for name, sim := range s.sims {
@@ -83,10 +92,7 @@ func allVendorSeries(got map[string]float64) map[string]float64 {
 
 func TestRestartWithinCacheTTLCallsNoVendor(t *testing.T) {
 	s := newStoredVendors(t)
-	dir := t.TempDir()
-	cfg := s.config(t, nil)
-	first := s.start(t, dir, cfg, &syncbuf.Buffer{})
-	scrapeOnce(t, first, t.Context(), "")
+	dir, cfg, first := s.firstRun(t)
 	called := s.requests()
 
 	s.clock.Advance(time.Minute)
@@ -128,9 +134,7 @@ func TestRestartWithinCacheTTLCallsNoVendor(t *testing.T) {
 
 func TestRestartAfterCacheTTLServesStoredDataWhileTheVendorIsSlow(t *testing.T) {
 	s := newStoredVendors(t)
-	dir := t.TempDir()
-	cfg := s.config(t, nil)
-	scrapeOnce(t, s.start(t, dir, cfg, &syncbuf.Buffer{}), t.Context(), "")
+	dir, cfg, _ := s.firstRun(t)
 	for _, sim := range s.sims {
 		sim.SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 3 * time.Second})
 	}
@@ -151,8 +155,7 @@ func TestRestartAfterCacheTTLServesStoredDataWhileTheVendorIsSlow(t *testing.T) 
 
 func TestIdentityChangeRefetchesOnlyThatAccount(t *testing.T) {
 	s := newStoredVendors(t)
-	dir := t.TempDir()
-	scrapeOnce(t, s.start(t, dir, s.config(t, nil), &syncbuf.Buffer{}), t.Context(), "")
+	dir, _, _ := s.firstRun(t)
 	before := s.requests()
 
 	// A new page size is a new identity; a new cache_ttl and a new secret
@@ -179,9 +182,7 @@ func TestIdentityChangeRefetchesOnlyThatAccount(t *testing.T) {
 
 func TestBadStoredFilesAreIgnored(t *testing.T) {
 	s := newStoredVendors(t)
-	dir := t.TempDir()
-	cfg := s.config(t, nil)
-	scrapeOnce(t, s.start(t, dir, cfg, &syncbuf.Buffer{}), t.Context(), "")
+	dir, cfg, _ := s.firstRun(t)
 	files, err := filepath.Glob(filepath.Join(dir, "*.answer"))
 	require.NoError(t, err)
 	require.Len(t, files, 4)
@@ -251,10 +252,7 @@ func TestUnwritableStorageNeverFailsAScrape(t *testing.T) {
 
 func TestFilesOfRemovedAccountsAreRemoved(t *testing.T) {
 	s := newStoredVendors(t)
-	dir := t.TempDir()
-	cfg := s.config(t, nil)
-	e := s.start(t, dir, cfg, &syncbuf.Buffer{})
-	scrapeOnce(t, e, t.Context(), "")
+	dir, cfg, e := s.firstRun(t)
 	unrelated := filepath.Join(dir, "README")
 	require.NoError(t, os.WriteFile(unrelated, []byte("kept"), 0o600))
 
