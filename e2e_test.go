@@ -162,7 +162,7 @@ func get(url string) (int, string) {
 
 // volatileSeries are the series whose values depend on the time of the run
 // or on the machine; the golden file keeps their names and labels only.
-var volatileSeries = regexp.MustCompile(`^(\w*(_timestamp_seconds|_days_until_\w+|_duration_seconds\w*|_data_age_seconds))(\{.*\})? \S+$`)
+var volatileSeries = regexp.MustCompile(`^(\w*(_timestamp_seconds|_days_until_\w+|_duration_seconds\w*|_data_age_seconds|_wait_seconds_total))(\{.*\})? \S+$`)
 
 // normalize keeps the exporter's own and the vendor series, with volatile
 // values and build labels replaced, in a stable form for a golden file.
