@@ -90,8 +90,14 @@ func newRig(sims *simulators, perVendor int, only string) (*rig, error) {
 	if err != nil {
 		return nil, err
 	}
-	// perVendor copies of each demo account: same vendor, own cache.
-	cfg := &config.Config{}
+	// perVendor copies of each demo account: same vendor, own cache. The
+	// vendor budgets (`limits`) let every account's request through at once:
+	// the rig measures the exporter, not the pacing limits add on purpose.
+	noRate, slots := 0.0, max(perVendor, 1)
+	cfg := &config.Config{Limits: map[string]config.Limit{}}
+	for vendor := range config.DefaultBaseURLs {
+		cfg.Limits[vendor] = config.Limit{MaxConcurrency: &slots, RequestsPerSecond: &noRate}
+	}
 	for _, a := range demoCfg.Accounts {
 		if only != "" && a.Name != "demo-"+only {
 			continue
