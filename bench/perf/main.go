@@ -95,7 +95,7 @@ func newRig(sims *simulators, perVendor int, only string) (*rig, error) {
 	// the rig measures the exporter, not the pacing limits add on purpose.
 	noRate, slots := 0.0, max(perVendor, 1)
 	cfg := &config.Config{Limits: map[string]config.Limit{}}
-	for vendor := range config.DefaultBaseURLs {
+	for _, vendor := range config.Vendors {
 		cfg.Limits[vendor] = config.Limit{MaxConcurrency: &slots, RequestsPerSecond: &noRate}
 	}
 	for _, a := range demoCfg.Accounts {
