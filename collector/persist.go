@@ -112,19 +112,16 @@ func describeType(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool
 // The digest, not the fields, is stored: an email stays out of the file.
 func identityOf(ac config.Account) (string, error) {
 	fields := map[string]any{}
-	acct := reflect.ValueOf(ac)
-	for i := range acct.NumField() {
-		if acct.Type().Field(i).Tag.Get("yaml") != ac.Effective.Vendor || acct.Field(i).IsNil() {
-			continue
-		}
-		block := acct.Field(i).Elem()
-		for j := range block.NumField() {
-			f := block.Type().Field(j)
-			key := f.Tag.Get("yaml")
-			if f.Type == reflect.TypeFor[config.Secret]() || strings.HasSuffix(key, "_file") {
+	block := reflect.ValueOf(ac).FieldByNameFunc(func(name string) bool {
+		return strings.EqualFold(name, ac.Effective.Vendor)
+	})
+	if block.IsValid() && !block.IsNil() {
+		b := block.Elem()
+		for f, v := range b.Fields() {
+			if !f.IsExported() || f.Type == reflect.TypeFor[config.Secret]() || strings.HasSuffix(f.Name, "File") {
 				continue
 			}
-			fields[key] = block.Field(j).Interface()
+			fields[f.Name] = v.Interface()
 		}
 	}
 	text, err := json.Marshal(map[string]any{
