@@ -120,7 +120,7 @@ func TestLimitsHoldWithFiftyAccounts(t *testing.T) {
 func TestRefreshTimeoutBoundsLimitWaits(t *testing.T) {
 	_, traffic, url := limitedVendor(t, 0)
 	logs := &syncbuf.Buffer{}
-	cfg, err := config.Parse(fmt.Appendf(nil, "defaults: {refresh_timeout: 1s}\nlimits: {aiops: {max_concurrency: 1, requests_per_second: 0.1}}\naccounts:\n%s",
+	cfg, err := config.Parse(fmt.Appendf(nil, "defaults: {timeout: 1s, refresh_timeout: 1s}\nlimits: {aiops: {max_concurrency: 1, requests_per_second: 0.1}}\naccounts:\n%s",
 		aiopsAccounts(2, url)), "")
 	require.NoError(t, err)
 	e := New(Options{Registerer: prometheus.NewRegistry(), Logger: log.NewLogfmtLogger(logs)})
@@ -144,7 +144,7 @@ func TestRefreshTimeoutBoundsAllPages(t *testing.T) {
 	t.Cleanup(srv.Close)
 	// 3,000 grants in pages of 100: 30 requests of 300ms, four at a time,
 	// take over 2s; each one alone is well within its timeout.
-	cfg, err := config.Parse(fmt.Appendf(nil, "defaults: {timeout: 5s, refresh_timeout: 1s}\nlimits: {vzicloud: {requests_per_second: 0}}\naccounts:\n"+
+	cfg, err := config.Parse(fmt.Appendf(nil, "defaults: {timeout: 1s, refresh_timeout: 1s}\nlimits: {vzicloud: {requests_per_second: 0}}\naccounts:\n"+
 		"  - {name: acct, base_url: %q, vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 100}}\n", srv.URL, simKeyID, simKeySecret), "")
 	require.NoError(t, err)
 	e := New(Options{Registerer: prometheus.NewRegistry()})
