@@ -30,9 +30,9 @@ func TestSnapshotGobRoundTrip(t *testing.T) {
 	require.NoError(t, gob.NewDecoder(&buf).Decode(&got))
 	assert.Equal(t, want, got)
 	now := time.Unix(t0, 0)
-	for _, p := range want.ProductIDs() {
-		assert.Equal(t, want.Expired(p, now), got.Expired(p, now), p)
-		assert.Equal(t, want.Expiring(p, now, 7*24*time.Hour), got.Expiring(p, now, 7*24*time.Hour), p)
+	for p, e := range want.Products {
+		assert.Equal(t, e.Expired(now), got.Products[p].Expired(now), p)
+		assert.Equal(t, e.Expiring(now, 7*24*time.Hour), got.Products[p].Expiring(now, 7*24*time.Hour), p)
 	}
 }
 
