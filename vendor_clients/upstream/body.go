@@ -13,6 +13,7 @@ import (
 type limitedBody struct {
 	r              io.Reader
 	left           int64
+	read           int64 // bytes handed to the decoder, for the refresh's trace
 	exceeded       bool
 	shared         *BodyBudget // nil without one
 	charged        int64       // taken from shared
@@ -37,6 +38,7 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 	}
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
+	l.read += int64(n)
 	if l.shared != nil && n > 0 {
 		l.charged += int64(n)
 		if l.shared.left.Add(-int64(n)) < 0 {

@@ -155,7 +155,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) e
 		start := time.Now()
 		release, err := c.Limit(ctx)
 		if err != nil {
-			return c.observe(req, start, &Error{Result: ResultTimeout, Err: err})
+			return c.observe(ctx, req, start, &Error{Result: ResultTimeout, Err: err}, 0)
 		}
 		defer release()
 	}
@@ -169,24 +169,26 @@ func (c *Client) Do(ctx context.Context, req *http.Request, decode DecodeFunc) e
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
 	start := time.Now()
-	err := c.do(ctx, req, decode)
-	return c.observe(req, start, err)
+	var read int64
+	err := c.do(ctx, req, decode, &read)
+	return c.observe(ctx, req, start, err, read)
 }
 
 // observe completes err with the request it is about and tells the Observer.
-func (c *Client) observe(req *http.Request, start time.Time, err *Error) error {
+func (c *Client) observe(ctx context.Context, req *http.Request, start time.Time, err *Error, read int64) error {
 	redacted := RedactURL(req.URL)
 	if err != nil && err.Op == "" {
 		err.Op = req.Method + " " + redacted
 	}
+	r := Request{Method: req.Method, URL: redacted, Result: ResultSuccess, StatusCode: http.StatusOK, Elapsed: time.Since(start)}
+	if err != nil {
+		r.StatusCode, r.Result, r.Err = err.StatusCode, err.Result, err
+	}
 	if c.Observe != nil {
-		r := Request{Method: req.Method, URL: redacted, Result: ResultSuccess, Elapsed: time.Since(start)}
-		if err != nil {
-			r.StatusCode, r.Result, r.Err = err.StatusCode, err.Result, err
-		} else {
-			r.StatusCode = http.StatusOK
-		}
 		c.Observe(r)
+	}
+	if t := traceOf(ctx); t != nil {
+		t.add(TracedRequest{Request: r, Start: start, Bytes: read})
 	}
 	return errOrNil(err)
 }
@@ -199,7 +201,8 @@ func errOrNil(err *Error) error {
 	return err
 }
 
-func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *Error {
+// do sets *read to the number of body bytes read.
+func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc, read *int64) *Error {
 	httpClient := http.Client{}
 	if c.HTTP != nil {
 		httpClient = *c.HTTP
@@ -223,6 +226,7 @@ func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc) *
 	body := &limitedBody{r: resp.Body, left: limit, shared: budgetOf(ctx)}
 	defer body.release()
 	resp.Body = io.NopCloser(body)
+	defer func() { *read = body.read }()
 
 	err = decode(resp)
 	if err == nil {

@@ -112,6 +112,7 @@ func (c *Client) Fetch(ctx context.Context) (*Snapshot, error) {
 		return nil, err
 	}
 	pages := (total + int64(c.cfg.PageSize) - 1) / int64(c.cfg.PageSize)
+	upstream.Notef(ctx, "the vendor announced %d grant records: %d pages of %d", total, pages, c.cfg.PageSize)
 	if pages > int64(c.cfg.MaxPages) {
 		return nil, upstream.Errorf(upstream.ResultDecodeError, "total %d needs %d pages of %d, more than the limit of %d",
 			total, pages, c.cfg.PageSize, c.cfg.MaxPages)
