@@ -57,6 +57,7 @@ type account struct {
 
 	mu    sync.Mutex
 	state state
+	calls callWindow // upstream requests of finished refreshes, for the status page
 }
 
 // state is what the last refreshes left behind; copied out under the lock.
@@ -67,7 +68,8 @@ type state struct {
 	lastOK       bool
 	lastDuration time.Duration
 	failures     int
-	retryAt      time.Time // no refresh before this, after failures
+	retryAt      time.Time      // no refresh before this, after failures
+	last         *refreshRecord // how the last refresh went, for the status page and debug view
 }
 
 func newAccount(cfg config.Account, src source, clock func() time.Time, logger log.Logger) *account {
@@ -138,7 +140,8 @@ func (a *account) snapshot() state {
 // detached from any scrape: a scrape that stops waiting does not cancel it.
 // It is bounded as a whole by refresh_timeout, each request by timeout.
 func (a *account) refresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), a.refreshTimeout)
+	trace := &upstream.Trace{}
+	ctx, cancel := context.WithTimeout(upstream.WithTrace(context.Background(), trace), a.refreshTimeout)
 	defer cancel()
 	start := a.clock()
 	ans, err := a.source.fetch(ctx)
@@ -147,20 +150,23 @@ func (a *account) refresh() {
 		set = ans.render()
 	}
 	end := a.clock()
-	a.publish(set, end.Sub(start), end, err)
+	a.publish(set, &refreshRecord{start: start, end: end, err: err, trace: trace})
 	if err == nil {
 		a.save(ans, end)
 	}
 }
 
 // publish records a refresh's outcome: its data, or its failure and backoff.
-func (a *account) publish(set *metricSet, took time.Duration, end time.Time, err error) {
+func (a *account) publish(set *metricSet, rec *refreshRecord) {
+	end, err := rec.end, rec.err
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := &a.state
 	s.refreshed = true
+	s.last = rec
+	a.calls.add(end, len(rec.trace.Requests()))
 	s.lastOK = err == nil
-	s.lastDuration = took
+	s.lastDuration = end.Sub(rec.start)
 	if err == nil {
 		s.data, s.dataTime = set, end
 		s.failures, s.retryAt = 0, time.Time{}

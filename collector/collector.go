@@ -72,6 +72,9 @@ type Options struct {
 	Logger    log.Logger
 	Clock     func() time.Time // time.Now when nil; tests inject a fake clock
 	UserAgent string
+	// Shard is this replica's index (--cluster.shard), shown on the status
+	// page: every account this exporter refreshes belongs to it.
+	Shard int
 	// Registerer receives the exporter's long-lived metrics (upstream request
 	// counters and latencies, the number of accounts).
 	Registerer prometheus.Registerer
@@ -258,9 +261,7 @@ func (e *Exporter) observer(name, vendorName string) upstream.Observer {
 
 // Has reports whether an account of that name is configured.
 func (e *Exporter) Has(name string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return slices.ContainsFunc(e.accounts, func(a *account) bool { return a.name == name })
+	return e.find(name) != nil
 }
 
 // Collector returns a collector for one scrape: all accounts, or only the
