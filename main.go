@@ -52,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var (
 		configFile    = app.Flag("config.file", "Configuration file.").Default("exporter.yml").String()
 		configCheck   = app.Flag("config.check", "Load and validate the configuration, print the result and exit 0 or 1.").Bool()
+		checkAccts    = app.Flag("check-accounts", "Load the configuration, refresh every account once, print one line per account and exit 0 if all succeeded, else 1.").Bool()
+		grafanaURL    = app.Flag("web.grafana-url", "URL of the Grafana dashboard the status page links each account to (with var-account and var-vendor set).").String()
 		demo          = app.Flag("demo", "Run against built-in simulated vendor APIs; no credentials or network needed.").Bool()
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
@@ -114,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *configCheck {
 		return checkConfig(load, exporter, stdout, stderr)
 	}
+	if *checkAccts {
+		return checkAccounts(load, exporter, stdout, stderr)
+	}
 
 	srv, err := server.New(server.Options{
 		Logger:        logger,
@@ -123,6 +128,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		TelemetryPath: *telemetryPath,
 		Landing:       landingConfig(*telemetryPath),
 		Cluster:       shards,
+		GrafanaURL:    *grafanaURL,
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "setting up the server failed", "err", err)
@@ -202,7 +208,6 @@ func landingConfig(telemetryPath string) web.LandingConfig {
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: telemetryPath, Text: "Metrics", Description: "All configured accounts and the exporter's own metrics"},
-			{Address: "/probe", Text: "Probe", Description: "One account's metrics: /probe?account=NAME"},
 			{Address: "/sd", Text: "Service discovery", Description: "Every account as Prometheus http_sd targets"},
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness"},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,14 +41,19 @@ type Options struct {
 	// upstream counters); the server adds its reload metrics to it.
 	Registry      *prometheus.Registry
 	TelemetryPath string
-	Landing       web.LandingConfig
-	Clock         func() time.Time // time.Now when nil
+	// Landing gives the status page's title, description, version and
+	// header links.
+	Landing web.LandingConfig
+	// GrafanaURL is the dashboard each account on the status page links to,
+	// with var-account and var-vendor set; "" for no link.
+	GrafanaURL string
+	Clock      func() time.Time // time.Now when nil
 	// Cluster is this replica's shard (zero value: unsharded); the
 	// Exporter must own the same accounts.
 	Cluster cluster.Shards
 }
 
-// Server serves /metrics, /probe, health, readiness, reload and the landing page.
+// Server serves /metrics, /probe, health, readiness, reload and the status page.
 type Server struct {
 	opts        Options
 	ready       atomic.Bool
@@ -55,7 +61,7 @@ type Server struct {
 	reloadOK    prometheus.Gauge
 	reloadTime  prometheus.Gauge
 	handlerOpts promhttp.HandlerOpts
-	landingPage http.Handler
+	grafana     *url.URL              // nil without a Grafana dashboard URL
 	fleet       atomic.Pointer[fleet] // every account of the config in force
 }
 
@@ -67,13 +73,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Cluster.Count() == 0 {
 		opts.Cluster = cluster.Unsharded
 	}
-	landing, err := web.NewLandingPage(opts.Landing)
+	grafana, err := parseGrafanaURL(opts.GrafanaURL)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		opts:        opts,
-		landingPage: landing,
+		opts:    opts,
+		grafana: grafana,
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "quota_exporter_config_last_reload_successful",
 			Help: "1 if the last configuration load or reload succeeded, 0 if it failed (the previous configuration stays in force).",
@@ -143,7 +149,7 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", s.serveReload)
-	mux.Handle("/", s.landingPage)
+	mux.HandleFunc("/", s.serveStatus)
 	return mux
 }
 
@@ -165,6 +171,10 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		}
 		// The name is not echoed: it is the caller's input, and a 400 is enough.
 		http.Error(w, "unknown account: give the name of a configured account", http.StatusBadRequest)
+		return
+	}
+	if r.URL.Query().Get("debug") == "true" {
+		s.serveDebug(w, r, name)
 		return
 	}
 	ctx, cancel := scrapeContext(r)

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quotaexporter/quota_exporter/collector"
+	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
+)
+
+// checkAccounts (--check-accounts) refreshes every account once and prints
+// one aligned line per account: what a person runs after editing
+// credentials, and a deploy pipeline before a rollout. It exits 0 when every
+// refresh succeeded, else 1. Errors are upstream's safe messages: never a
+// secret.
+func checkAccounts(load func() (*config.Config, error), exporter *collector.Exporter, stdout, stderr io.Writer) int {
+	cfg, err := load()
+	if err == nil {
+		err = exporter.Apply(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration is invalid:\n%v\n", err)
+		return 1
+	}
+	checks := exporter.CheckAccounts()
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tVENDOR\tRESULT\tDURATION\tSERIES\tERROR")
+	failed := 0
+	for _, c := range checks {
+		problem := "-"
+		if c.Err != nil {
+			failed++
+			problem = fmt.Sprintf("%s: %v", collector.ResultMeaning(c.Result), c.Err)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", c.Name, c.Vendor, c.Result, c.Duration.Round(time.Millisecond), c.Series, problem)
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintf(stderr, "writing the results: %v\n", err)
+		return 1
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "%d of %d accounts failed\n", failed, len(checks))
+		return 1
+	}
+	fmt.Fprintf(stderr, "all %d accounts %s\n", len(checks), upstream.ResultSuccess)
+	return 0
+}
