@@ -81,8 +81,8 @@ func writeRefresh(w io.Writer, d collector.Debug) {
 		if q.StatusCode != 0 {
 			status = fmt.Sprint(q.StatusCode)
 		}
-		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%s\t%d bytes\t%s\n",
-			i+1, q.Method, q.URL, status, q.Elapsed.Round(time.Millisecond), q.Bytes, q.Result)
+		fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%.1fms\t%d bytes\t%s\n",
+			i+1, q.Method, q.URL, status, float64(q.Elapsed)/float64(time.Millisecond), q.Bytes, q.Result)
 	}
 	_ = tw.Flush() // w is the response; a failed write has nobody to tell
 	for i, q := range rf.Requests {
