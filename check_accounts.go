@@ -8,7 +8,6 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
-	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 // checkAccounts (--check-accounts) refreshes every account once and prints
@@ -45,6 +44,6 @@ func checkAccounts(load func() (*config.Config, error), exporter *collector.Expo
 		fmt.Fprintf(stderr, "%d of %d accounts failed\n", failed, len(checks))
 		return 1
 	}
-	fmt.Fprintf(stderr, "all %d accounts %s\n", len(checks), upstream.ResultSuccess)
+	fmt.Fprintf(stderr, "all %d accounts succeeded\n", len(checks))
 	return 0
 }
