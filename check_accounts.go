@@ -16,12 +16,7 @@ import (
 // refresh succeeded, else 1. Errors are upstream's safe messages: never a
 // secret.
 func checkAccounts(load func() (*config.Config, error), exporter *collector.Exporter, stdout, stderr io.Writer) int {
-	cfg, err := load()
-	if err == nil {
-		err = exporter.Apply(cfg)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration is invalid:\n%v\n", err)
+	if _, ok := loadAndApply(load, exporter, stderr); !ok {
 		return 1
 	}
 	checks := exporter.CheckAccounts()
@@ -46,4 +41,18 @@ func checkAccounts(load func() (*config.Config, error), exporter *collector.Expo
 	}
 	fmt.Fprintf(stderr, "all %d accounts succeeded\n", len(checks))
 	return 0
+}
+
+// loadAndApply loads the configuration and builds every account's client, as
+// a start would; it reports an invalid configuration on stderr.
+func loadAndApply(load func() (*config.Config, error), exporter *collector.Exporter, stderr io.Writer) (*config.Config, bool) {
+	cfg, err := load()
+	if err == nil {
+		err = exporter.Apply(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration is invalid:\n%v\n", err)
+		return nil, false
+	}
+	return cfg, true
 }

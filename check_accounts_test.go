@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -31,13 +29,7 @@ func TestCheckAccounts(t *testing.T) {
 	vzi.SetGrants(simulator.DemoVZICloudGrants(time.Now()))
 	vziServer := httptest.NewServer(vzi)
 	t.Cleanup(vziServer.Close)
-	// A hostile vendor whose 401 quotes the token it was sent.
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, token, _ := r.BasicAuth()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "code": 401, "message": "token " + token + " is not valid"})
-	}))
+	echo := httptest.NewServer(canary.TokenEchoingVendor())
 	t.Cleanup(echo.Close)
 
 	good := fmt.Sprintf("accounts:\n"+

@@ -169,12 +169,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 // checkConfig loads the configuration and builds every account's client, as
 // a start would, without serving.
 func checkConfig(load func() (*config.Config, error), exporter *collector.Exporter, stdout, stderr io.Writer) int {
-	cfg, err := load()
-	if err == nil {
-		err = exporter.Apply(cfg)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration is invalid:\n%v\n", err)
+	cfg, ok := loadAndApply(load, exporter, stderr)
+	if !ok {
 		return 1
 	}
 	fmt.Fprintf(stdout, "configuration is valid: %d accounts\n%s", len(cfg.Accounts), cfg.Summary())

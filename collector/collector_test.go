@@ -21,31 +21,17 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/testclock"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // fakeClock is a settable clock, so cache and backoff tests need no sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type fakeClock = testclock.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return testclock.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 }
 
 var testDesc = vendorDesc("test_value", "A test value.", "item")

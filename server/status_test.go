@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/internal/testclock"
 	"github.com/quotaexporter/quota_exporter/simulator"
 )
 
@@ -36,30 +35,11 @@ const (
 	vziPageSize = 1000
 )
 
-// testClock is a settable clock: states that take minutes (stale data,
-// backoff, the last hour's calls) need no sleeping.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // statesFixture is a server whose accounts are, once brought there by
 // bringToEveryState, in every state a row can show. Each account reads a
 // real simulator (or a hostile vendor) over HTTP.
 type statesFixture struct {
-	clock   *testClock
+	clock   *testclock.Clock
 	http    *httptest.Server
 	grafana *httptest.Server
 	aiops   map[string]*simulator.AIOps
@@ -86,7 +66,7 @@ var fixtureStates = []struct {
 func newStatesFixture(t *testing.T) *statesFixture {
 	t.Helper()
 	f := &statesFixture{
-		clock: &testClock{now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)},
+		clock: testclock.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)),
 		aiops: map[string]*simulator.AIOps{},
 		logs:  &syncbuf.Buffer{},
 	}
@@ -110,12 +90,7 @@ func newStatesFixture(t *testing.T) *statesFixture {
 		}
 	}
 	// A hostile vendor: its 401 quotes the token it was sent.
-	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, token, _ := r.BasicAuth()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "code": 401, "message": "token " + token + " is not valid"})
-	}))
+	echo := httptest.NewServer(canary.TokenEchoingVendor())
 	t.Cleanup(echo.Close)
 	fmt.Fprintf(&yaml, "  - name: auth-account\n    base_url: %s\n    aiops: {email: %s, token: %s}\n", echo.URL, testEmail, testToken)
 

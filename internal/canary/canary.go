@@ -3,7 +3,9 @@
 package canary
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,4 +28,17 @@ func AssertAbsent(t testing.TB, value any, err error, canaries []string) {
 			assert.NotContains(t, p, c)
 		}
 	}
+}
+
+// TokenEchoingVendor answers every request 401 with an aiops-shaped
+// envelope whose message quotes the Basic auth token it was sent, as
+// careless vendors and gateways do: what the exporter shows of it must
+// not hold the token.
+func TokenEchoingVendor() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, token, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]any{"success": false, "code": 401, "message": "token " + token + " is not valid"})
+	})
 }
