@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"maps"
 	"math/big"
@@ -216,7 +217,14 @@ func TestDemoEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code)
 	code, body = get(p.url + "/")
 	assert.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, "/probe")
+	assert.Contains(t, body, `href="/probe?account=demo-aiops&amp;debug=true"`)
+	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(body, -1)
+	assert.Len(t, links, 3+2*4, "metrics, health, readiness; probe and debug per account")
+	for _, l := range links {
+		link := html.UnescapeString(l[1])
+		code, _ := get(p.url + link)
+		assert.Equal(t, http.StatusOK, code, "the status page's link %s", link)
+	}
 
 	t.Run("promtool check metrics", func(t *testing.T) {
 		promtool := requireTool(t, "promtool")

@@ -82,6 +82,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		page.Summary = append(page.Summary, stateCount{State: state, N: counts[state]})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store") // a state page: always read it anew
 	if err := statusTemplate.Execute(w, page); err != nil {
 		level.Error(s.opts.Logger).Log("msg", "rendering the status page failed", "err", err)
 	}
