@@ -254,7 +254,7 @@ func (f *statesFixture) assertEveryState(t *testing.T, page string) statusDOM {
 	for _, want := range fixtureStates {
 		row := dom.rows[want.name]
 		assert.Equal(t, want.state, row.state, want.name)
-		assert.Contains(t, row.cells["State"], want.state, "the state is written, not only coloured")
+		assert.Contains(t, row.cells["State"], want.state, "the state is written, not only colored")
 		if want.errorHas != "" {
 			assert.Contains(t, row.cells["Last error"], want.errorHas, want.name)
 		}

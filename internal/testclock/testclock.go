@@ -1,4 +1,4 @@
-// Package testclock is a clock tests set and move, so that behaviour over
+// Package testclock is a clock tests set and move, so that what happens over
 // minutes or hours (cache, backoff, staleness) needs no sleeping.
 package testclock
 
