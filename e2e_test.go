@@ -219,7 +219,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Contains(t, body, `href="/probe?account=demo-aiops&amp;debug=true"`)
 	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(body, -1)
-	assert.Len(t, links, 3+2*4, "metrics, health, readiness; probe and debug per account")
+	assert.Len(t, links, 4+2*4, "metrics, sd, health, readiness; probe and debug per account")
 	for _, l := range links {
 		link := html.UnescapeString(l[1])
 		code, _ := get(p.url + link)

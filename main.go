@@ -111,6 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Registerer:  reg,
 		Owns:        shards.Owns,
 		StoragePath: *storagePath,
+		Shard:       shards.Index(),
 	})
 
 	if *configCheck {
