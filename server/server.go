@@ -5,9 +5,14 @@ package server
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"path"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +45,7 @@ type Options struct {
 	// Registry holds the long-lived metrics (Go, process, build info,
 	// upstream counters); the server adds its reload metrics to it.
 	Registry      *prometheus.Registry
-	TelemetryPath string
+	TelemetryPath string // checked by New: see ValidateTelemetryPath
 	// Landing gives the status page's title, description, version and
 	// header links.
 	Landing web.LandingConfig
@@ -51,6 +56,9 @@ type Options struct {
 	// Cluster is this replica's shard (zero value: unsharded); the
 	// Exporter must own the same accounts.
 	Cluster cluster.Shards
+	// EnableLifecycle allows POST /-/reload; without it the endpoint
+	// answers 403 (SIGHUP still reloads), as in Prometheus.
+	EnableLifecycle bool
 }
 
 // Server serves /metrics, /probe, health, readiness, reload and the status page.
@@ -72,6 +80,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Cluster.Count() == 0 {
 		opts.Cluster = cluster.Unsharded
+	}
+	if err := ValidateTelemetryPath(opts.TelemetryPath); err != nil {
+		return nil, err
 	}
 	grafana, err := parseGrafanaURL(opts.GrafanaURL)
 	if err != nil {
@@ -110,7 +121,11 @@ func (s *Server) Reload() error {
 	err := s.reload()
 	if err != nil {
 		s.reloadOK.Set(0)
-		_ = level.Error(s.opts.Logger).Log("msg", "loading configuration failed, keeping the previous one", "err", err)
+		msg := "loading configuration failed"
+		if s.ready.Load() {
+			msg += ", keeping the previous one"
+		}
+		level.Error(s.opts.Logger).Log("msg", msg, "err", err)
 		return err
 	}
 	s.reloadOK.Set(1)
@@ -132,16 +147,43 @@ func (s *Server) reload() error {
 	return nil
 }
 
+// reservedPaths are the endpoints the telemetry path must not take (besides
+// everything under /-/).
+var reservedPaths = []string{"/", "/probe", "/sd"}
+
+// telemetryPathChars are the characters a telemetry path may hold: enough
+// for any sensible path, and none that http.ServeMux reads as a method, a
+// host or a wildcard.
+var telemetryPathChars = regexp.MustCompile(`^[A-Za-z0-9._~/-]+$`)
+
+// ValidateTelemetryPath says why path cannot serve the metrics, or nil: it
+// must be a clean absolute path that no other endpoint uses.
+func ValidateTelemetryPath(p string) error {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("--web.telemetry-path %q must start with /", p)
+	case !telemetryPathChars.MatchString(p):
+		return fmt.Errorf("--web.telemetry-path %q may only hold letters, digits and . _ ~ - /", p)
+	case path.Clean(p) != p:
+		return fmt.Errorf("--web.telemetry-path %q is not a clean path (%q would be)", p, path.Clean(p))
+	case slices.Contains(reservedPaths, p) || strings.HasPrefix(p, "/-/"):
+		return fmt.Errorf("--web.telemetry-path %q is taken by another endpoint (%s and /-/...)", p, strings.Join(reservedPaths, ", "))
+	}
+	return nil
+}
+
 // Handler routes every endpoint of the contract.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc(s.opts.TelemetryPath, s.serveMetrics)
-	mux.HandleFunc("/probe", s.serveProbe)
-	mux.HandleFunc("/sd", s.serveSD)
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+	// read registers an endpoint that only reads: every one but /-/reload.
+	read := func(path string, h http.HandlerFunc) { mux.Handle(path, readOnly(h)) }
+	read(s.opts.TelemetryPath, s.serveMetrics)
+	read("/probe", s.serveProbe)
+	read("/sd", s.serveSD)
+	read("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+	read("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
 			http.Error(w, "no valid configuration loaded", http.StatusServiceUnavailable)
 			return
@@ -149,8 +191,21 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", s.serveReload)
-	mux.HandleFunc("/", s.serveStatus)
+	read("/", s.serveStatus)
 	return mux
+}
+
+// readOnly answers GET and HEAD with h and any other method with 405, so
+// that a POST cannot make an endpoint do what a GET does.
+func readOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "only GET and HEAD are allowed here", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
@@ -160,9 +215,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("account")
-	if name == "" {
-		http.Error(w, "the account parameter is missing", http.StatusBadRequest)
+	name, err := probeAccount(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	if !s.opts.Exporter.Has(name) {
@@ -195,10 +250,29 @@ func (s *Server) serveCollector(w http.ResponseWriter, r *http.Request, c promet
 	promhttp.HandlerFor(g, s.handlerOpts).ServeHTTP(w, r)
 }
 
+// probeAccount is the account a probe asks for: `account=NAME`, or
+// `target=NAME` as the Prometheus Operator's Probe sends it.
+func probeAccount(q url.Values) (string, error) {
+	account, target := q.Get("account"), q.Get("target")
+	switch {
+	case account == "" && target == "":
+		return "", fmt.Errorf("the account parameter is missing: /probe?account=NAME (or target=NAME)")
+	case account != "" && target != "" && account != target:
+		return "", fmt.Errorf("the account and target parameters name different accounts: give one")
+	case account != "":
+		return account, nil
+	}
+	return target, nil
+}
+
 func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		w.Header().Set("Allow", "POST, PUT")
 		http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.opts.EnableLifecycle {
+		http.Error(w, "reloading over HTTP is off: start with --web.enable-lifecycle, or send SIGHUP", http.StatusForbidden)
 		return
 	}
 	if err := s.Reload(); err != nil {
@@ -208,12 +282,17 @@ func (s *Server) serveReload(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "configuration reloaded")
 }
 
+// maxScrapeTimeoutSeconds is the longest timeout a time.Duration holds
+// (about 292 years); a longer one would wrap into a deadline in the past.
+const maxScrapeTimeoutSeconds = float64(math.MaxInt64) / float64(time.Second)
+
 // scrapeContext bounds the scrape by Prometheus' timeout less a margin.
-// Without the header the context has no deadline and each account waits up
-// to its own `timeout`.
+// Without a usable header (missing, not a number, not finite, not positive,
+// or too long for a time.Duration) the context has no deadline and each
+// account waits up to its own `timeout`.
 func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
 	secs, err := strconv.ParseFloat(r.Header.Get(scrapeTimeoutHeader), 64)
-	if err != nil || secs <= 0 {
+	if err != nil || math.IsNaN(secs) || secs <= 0 || secs >= maxScrapeTimeoutSeconds {
 		return context.WithCancel(r.Context())
 	}
 	timeout := time.Duration(secs * float64(time.Second))

@@ -74,11 +74,12 @@ func newShardFixture(t *testing.T, shards cluster.Shards, accounts ...string) *f
 			defer f.mu.Unlock()
 			return config.Parse([]byte(f.yaml), "")
 		},
-		Exporter:      exp,
-		Registry:      f.reg,
-		TelemetryPath: "/metrics",
-		Landing:       web.LandingConfig{Name: "Quota Exporter", Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}}},
-		Cluster:       shards,
+		Exporter:        exp,
+		Registry:        f.reg,
+		TelemetryPath:   "/metrics",
+		Landing:         web.LandingConfig{Name: "Quota Exporter", Links: []web.LandingLinks{{Address: "/metrics", Text: "Metrics"}}},
+		Cluster:         shards,
+		EnableLifecycle: true,
 	})
 	require.NoError(t, err)
 	f.http = httptest.NewServer(f.srv.Handler())
@@ -135,18 +136,104 @@ func TestProbe(t *testing.T) {
 	f := newFixture(t, "ops", "sms")
 	require.NoError(t, f.srv.Reload())
 
-	for _, path := range []string{"/probe", "/probe?account=", "/probe?account=nobody"} {
+	for _, path := range []string{"/probe", "/probe?account=", "/probe?account=nobody", "/probe?target=nobody",
+		"/probe?account=ops&target=sms"} {
 		code, _ := f.do(t, http.MethodGet, path, nil)
 		assert.Equal(t, http.StatusBadRequest, code, path)
 	}
-	code, body := f.do(t, http.MethodGet, "/probe?account=sms", nil)
-	require.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, `quota_exporter_scrape_success{account="sms",vendor="aiops"} 1`)
-	assert.Contains(t, body, `aiops_license_info{account="sms",`)
-	assert.NotContains(t, body, `account="ops"`)
-	assert.NotContains(t, body, "go_goroutines", "a probe answers for its account only")
+	// target=NAME is what the Prometheus Operator's Probe sends.
+	for _, path := range []string{"/probe?account=sms", "/probe?target=sms", "/probe?account=sms&target=sms"} {
+		code, body := f.do(t, http.MethodGet, path, nil)
+		require.Equal(t, http.StatusOK, code, path)
+		assert.Contains(t, body, `quota_exporter_scrape_success{account="sms",vendor="aiops"} 1`, path)
+		assert.Contains(t, body, `aiops_license_info{account="sms",`, path)
+		assert.NotContains(t, body, `account="ops"`, path)
+		assert.NotContains(t, body, "go_goroutines", "a probe answers for its account only")
+	}
 	assert.Equal(t, int64(0), f.sims["ops"].Requests())
-	assert.Equal(t, int64(1), f.sims["sms"].Requests())
+	assert.Equal(t, int64(1), f.sims["sms"].Requests(), "the later probes are served from cache")
+}
+
+func TestReadEndpointsAnswerGETAndHEADOnly(t *testing.T) {
+	f := newFixture(t, "ops")
+	require.NoError(t, f.srv.Reload())
+	for _, path := range []string{"/metrics", "/probe?account=ops", "/", "/-/healthy", "/-/ready"} {
+		for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+			req, err := http.NewRequest(method, f.http.URL+path, strings.NewReader("x"))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "%s %s", method, path)
+			assert.Equal(t, "GET, HEAD", resp.Header.Get("Allow"), "%s %s", method, path)
+		}
+		code, _ := f.do(t, http.MethodHead, path, nil)
+		assert.Equal(t, http.StatusOK, code, "HEAD %s", path)
+	}
+	assert.Equal(t, int64(1), f.sims["ops"].Requests(), "only the HEAD requests scraped, and the second from cache")
+	code, body := f.do(t, http.MethodGet, "/metrics", nil)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, `quota_exporter_scrape_success{account="ops",vendor="aiops"} 1`)
+}
+
+func TestReloadEndpointNeedsTheLifecycleFlag(t *testing.T) {
+	f := newFixture(t, "ops", "sms")
+	f.srv.opts.EnableLifecycle = false
+	require.NoError(t, f.srv.Reload())
+
+	f.setConfig(f.configFor("ops"))
+	code, body := f.do(t, http.MethodPost, "/-/reload", nil)
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Contains(t, body, "--web.enable-lifecycle")
+	code, _ = f.do(t, http.MethodGet, "/-/reload", nil)
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
+	_, body = f.do(t, http.MethodGet, "/metrics", nil)
+	assert.Contains(t, body, `account="sms"`, "the configuration was not reloaded")
+
+	// SIGHUP's path, Reload, always works.
+	require.NoError(t, f.srv.Reload())
+	_, body = f.do(t, http.MethodGet, "/metrics", nil)
+	assert.NotContains(t, body, `account="sms"`)
+}
+
+func TestLoadFailureSaysWhetherAPreviousConfigStays(t *testing.T) {
+	f := newFixture(t, "ops")
+	good := f.configFor("ops")
+	f.setConfig("accounts: [")
+	require.Error(t, f.srv.Reload())
+	assert.Contains(t, f.logs.String(), `msg="loading configuration failed"`)
+	assert.NotContains(t, f.logs.String(), "previous", "there is no previous configuration to keep")
+
+	f.setConfig(good)
+	require.NoError(t, f.srv.Reload())
+	f.setConfig("accounts: [")
+	require.Error(t, f.srv.Reload())
+	assert.Contains(t, f.logs.String(), `msg="loading configuration failed, keeping the previous one"`)
+}
+
+func TestTelemetryPath(t *testing.T) {
+	for _, bad := range []string{"", "metrics", "/", "/probe", "/sd", "/-/healthy", "/-/metrics", "/metrics/",
+		"//metrics", "/a/../metrics", "/metrics{x}", "GET /metrics", "/me trics", "/metrics?x=1"} {
+		err := ValidateTelemetryPath(bad)
+		require.Error(t, err, "%q", bad)
+		assert.Contains(t, err.Error(), "--web.telemetry-path", "%q", bad)
+		_, err = New(Options{Logger: log.NewNopLogger(), Registry: prometheus.NewRegistry(), TelemetryPath: bad})
+		assert.Error(t, err, "%q", bad)
+	}
+
+	f := newFixture(t, "ops")
+	require.NoError(t, f.srv.Reload())
+	f.srv.opts.TelemetryPath = "/custom/metrics_1.0"
+	require.NoError(t, ValidateTelemetryPath(f.srv.opts.TelemetryPath))
+	ts := httptest.NewServer(f.srv.Handler())
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/custom/metrics_1.0")
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `quota_exporter_scrape_success{account="ops",vendor="aiops"} 1`)
 }
 
 func TestMetricsCoverEveryAccountAndCountThisScrapesRequests(t *testing.T) {
@@ -223,6 +310,14 @@ func TestScrapeContextDeadline(t *testing.T) {
 		{"", 0},
 		{"soon", 0},
 		{"-1", 0},
+		{"0", 0},
+		{"NaN", 0},
+		{"Inf", 0},
+		{"+Inf", 0},
+		{"-Inf", 0},
+		{"1e400", 0},
+		{"1e11", 0}, // beyond what a time.Duration holds
+		{"1e9", 1e9*time.Second - maxDeadlineMargin},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 		if tc.header != "" {
