@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"debug/elf"
+	"encoding/json"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -244,6 +245,32 @@ func TestVersionFlag(t *testing.T) {
 	assert.Regexp(t, `^quota_exporter, version .* \(branch: .*, revision: .*\)\n\s+build user:.*\n\s+build date:.*\n\s+go version:\s+go1\.`, string(out))
 }
 
+func TestHelpListsAllowedValues(t *testing.T) {
+	out, err := exec.Command(buildBinary(t), "--help").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	help := strings.Join(strings.Fields(string(out)), " ") // kingpin wraps the text
+	assert.Contains(t, help, "--log.level=info Only log messages with the given severity or above. One of: [debug, info, warn, error]")
+	assert.Contains(t, help, "--log.format=logfmt Output format of log messages. One of: [logfmt, json]")
+	assert.Contains(t, help, "--[no-]web.enable-lifecycle")
+}
+
+// POST /-/reload reloads only with --web.enable-lifecycle, as in Prometheus.
+func TestReloadEndpointNeedsTheLifecycleFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--demo"}, http.StatusForbidden},
+		{[]string{"--demo", "--web.enable-lifecycle"}, http.StatusOK},
+	} {
+		p := startExporter(t, tc.args...)
+		resp, err := http.Post(p.url+"/-/reload", "", nil)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		assert.Equal(t, tc.want, resp.StatusCode, "%v", tc.args)
+	}
+}
+
 // A real config file with a simulated vendor: SIGHUP reloads it, a bad
 // file is refused and the old config stays in force.
 func TestReloadOnSIGHUP(t *testing.T) {
@@ -346,7 +373,7 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	withPassword := func(password string) func(*http.Request) {
 		return func(req *http.Request) { req.SetBasicAuth("prom", password) }
 	}
-	p := startExporterWith(t, "https", client, withPassword("s3cret-pass"), "--demo", "--web.config.file="+webConfig)
+	p := startExporterWith(t, "https", client, withPassword("s3cret-pass"), "--demo", "--web.config.file="+webConfig, "--log.format=json")
 
 	status := func(c *http.Client, auth func(*http.Request)) int {
 		req, err := http.NewRequest(http.MethodGet, p.url+"/metrics", nil)
@@ -365,6 +392,15 @@ func TestWebConfigTLSAndBasicAuth(t *testing.T) {
 	assert.Equal(t, 0, status(http.DefaultClient, withPassword("s3cret-pass")), "an untrusted certificate fails the handshake")
 	code, _ := get(strings.Replace(p.url, "https://", "http://", 1) + "/metrics")
 	assert.Equal(t, http.StatusBadRequest, code, "plain HTTP is not served")
+
+	// The refused handshake is logged by the HTTP server itself, through
+	// the configured logger and format like every other line.
+	require.Eventually(t, func() bool { return strings.Contains(p.logs.String(), "TLS handshake error") },
+		5*time.Second, 50*time.Millisecond, "%s", p.logs)
+	for line := range strings.Lines(p.logs.String()) {
+		var record map[string]any
+		assert.NoError(t, json.Unmarshal([]byte(line), &record), "not a JSON log line: %s", line)
+	}
 }
 
 // writeSelfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir and

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,16 +52,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app.UsageWriter(stdout)
 	app.ErrorWriter(stderr)
 	var (
-		configFile    = app.Flag("config.file", "Configuration file.").Default("exporter.yml").String()
-		configCheck   = app.Flag("config.check", "Load and validate the configuration, print the result and exit 0 or 1.").Bool()
-		checkAccts    = app.Flag("check-accounts", "Load the configuration, refresh every account once, print one line per account and exit 0 if all succeeded, else 1.").Bool()
-		grafanaURL    = app.Flag("web.grafana-url", "URL of the Grafana dashboard the status page links each account to (with var-account and var-vendor set).").String()
-		demo          = app.Flag("demo", "Run against built-in simulated vendor APIs; no credentials or network needed.").Bool()
-		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
-		logFormat     = app.Flag("log.format", "Output format of log messages.").Default("logfmt").Enum(logging.Formats...)
-		storagePath   = app.Flag("storage.path", "Directory where every account's last good answer is kept across restarts; none keeps answers in memory only.").String()
-		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
+		configFile      = app.Flag("config.file", "Configuration file.").Default("exporter.yml").String()
+		configCheck     = app.Flag("config.check", "Load and validate the configuration, print the result and exit 0 or 1.").Bool()
+		checkAccts      = app.Flag("check-accounts", "Load the configuration, refresh every account once, print one line per account and exit 0 if all succeeded, else 1.").Bool()
+		grafanaURL      = app.Flag("web.grafana-url", "URL of the Grafana dashboard the status page links each account to (with var-account and var-vendor set).").String()
+		demo            = app.Flag("demo", "Run against built-in simulated vendor APIs; no credentials or network needed.").Bool()
+		telemetryPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		enableLifecycle = app.Flag("web.enable-lifecycle", "Allow reloading the configuration with POST /-/reload (SIGHUP always reloads).").Bool()
+		logLevel        = app.Flag("log.level", "Only log messages with the given severity or above. "+oneOf(logging.Levels)).Default("info").Enum(logging.Levels...)
+		logFormat       = app.Flag("log.format", "Output format of log messages. "+oneOf(logging.Formats)).Default("logfmt").Enum(logging.Formats...)
+		storagePath     = app.Flag("storage.path", "Directory where every account's last good answer is kept across restarts; none keeps answers in memory only.").String()
+		webFlags        = kingpinflag.AddFlags(app, defaultListenAddress)
 
 		clusterShards   = app.Flag("cluster.shards", "Number of exporter replicas sharing the accounts; each account belongs to one of them.").Default("1").Int()
 		clusterShard    = app.Flag("cluster.shard", "This replica's index, 0 <= shard < --cluster.shards (a StatefulSet passes its pod index).").Default("0").Int()
@@ -122,14 +125,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	srv, err := server.New(server.Options{
-		Logger:        logger,
-		Load:          load,
-		Exporter:      exporter,
-		Registry:      reg,
-		TelemetryPath: *telemetryPath,
-		Landing:       landingConfig(*telemetryPath),
-		Cluster:       shards,
-		GrafanaURL:    *grafanaURL,
+		Logger:          logger,
+		Load:            load,
+		Exporter:        exporter,
+		Registry:        reg,
+		TelemetryPath:   *telemetryPath,
+		Landing:         landingConfig(*telemetryPath),
+		Cluster:         shards,
+		GrafanaURL:      *grafanaURL,
+		EnableLifecycle: *enableLifecycle,
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "setting up the server failed", "err", err)
@@ -145,11 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	go reloadOnSIGHUP(ctx, srv)
 
-	// A client must send its request headers within 10s and idle
-	// keep-alive connections close after 2m, so slow or stuck clients
-	// cannot pile up connections. No write timeout: a scrape may
-	// legitimately wait up to its own deadline.
-	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	httpServer := server.NewHTTPServer(srv.Handler(), slog.NewLogLogger(slogger.Handler(), slog.LevelError))
 	errc := make(chan error, 1)
 	go func() { errc <- web.ListenAndServe(httpServer, webFlags, slogger) }()
 	select {
@@ -196,6 +196,11 @@ func reloadOnSIGHUP(ctx context.Context, srv *server.Server) {
 			return
 		}
 	}
+}
+
+// oneOf lists a flag's allowed values for its help text.
+func oneOf(values []string) string {
+	return "One of: [" + strings.Join(values, ", ") + "]"
 }
 
 func landingConfig(telemetryPath string) web.LandingConfig {

@@ -108,3 +108,15 @@ func TestExampleConfigIsValid(t *testing.T) {
 		assert.Contains(t, out, fmt.Sprintf("account %q", name))
 	}
 }
+
+// A telemetry path that cannot serve is refused at start with a clear
+// error, never a panic of the HTTP router.
+func TestBadTelemetryPathIsAnErrorAtStart(t *testing.T) {
+	config := writeConfig(t, "accounts:\n  - name: ops\n    aiops: {email: ops@example.com, token_file: token}\n")
+	for _, path := range []string{"", "metrics", "/", "/probe", "/sd", "/-/reload", "/metrics{x}"} {
+		var stdout, stderr bytes.Buffer
+		exit := run([]string{"--config.file", config, "--web.listen-address=127.0.0.1:0", "--web.telemetry-path=" + path}, &stdout, &stderr)
+		assert.Equal(t, 1, exit, "%q", path)
+		assert.Contains(t, stderr.String(), "--web.telemetry-path", "%q", path)
+	}
+}
