@@ -4,16 +4,25 @@ GOLANGCI_LINT_VERSION  ?= v2.15.0
 BIN                    := $(CURDIR)/.bin
 GOLANGCI_LINT          := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
+# Version information from git, computed once (`:=`) so that every binary of
+# a release carries the same; each may be given on the command line instead.
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+VERSION    := $(VERSION)
+REVISION   := $(REVISION)
+BRANCH     := $(BRANCH)
+BUILD_DATE := $(BUILD_DATE)
 VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS    := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE) \
               -X $(VERSION_PKG).BuildUser=quota_exporter
+# A static binary with the version information; GOOS and GOARCH from the
+# environment.
+GO_BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: test fmt-check vet lint race deploy-test build fuzz soak bench
+.PHONY: test fmt-check vet lint race deploy-test build release release-test docker fuzz soak bench FORCE
 
 test: fmt-check vet lint race deploy-test
 
@@ -44,7 +53,46 @@ deploy-test:
 # A static binary with version information; the Dockerfile builds with this.
 OUT ?= quota_exporter
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(OUT) .
+	$(GO_BUILD) -o $(OUT) .
+
+# dist/quota_exporter-<version>.<os>-<arch>.tar.gz for each platform, as
+# promu lays them out (one top-level directory holding the binary, LICENSE,
+# README.md and the example exporter.yml), and dist/sha256sums.txt over
+# them: `cd dist && sha256sum -c sha256sums.txt`. A dirty tree gives a
+# -dirty version; any failed build fails the release.
+RELEASE_PLATFORMS ?= linux-amd64 linux-arm64 darwin-amd64 darwin-arm64
+RELEASE_NAME      := quota_exporter-$(VERSION)
+RELEASE_ARCHIVES  := $(RELEASE_PLATFORMS:%=dist/$(RELEASE_NAME).%.tar.gz)
+
+release:
+	rm -rf dist
+	$(MAKE) dist/sha256sums.txt
+
+dist/sha256sums.txt: $(RELEASE_ARCHIVES)
+	cd dist && sha256sum $(notdir $^) > $(notdir $@)
+
+# $* is the platform, e.g. linux-amd64.
+dist/$(RELEASE_NAME).%.tar.gz: FORCE
+	rm -rf dist/$(RELEASE_NAME).$*
+	GOOS=$(word 1,$(subst -, ,$*)) GOARCH=$(word 2,$(subst -, ,$*)) $(GO_BUILD) -o dist/$(RELEASE_NAME).$*/quota_exporter .
+	cp LICENSE README.md exporter.yml dist/$(RELEASE_NAME).$*/
+	tar -czf $@ -C dist $(RELEASE_NAME).$*
+	rm -rf dist/$(RELEASE_NAME).$*
+
+FORCE:
+
+# Cuts a release in a fresh clone of HEAD and checks the archives, their
+# sums and the binary's revision (release_test.go). Not part of `make test`:
+# on a cold build cache the three cross builds cost minutes of CPU.
+release-test:
+	$(GO) test -count=1 -run '^TestReleaseInAFreshClone$$' -release -v .
+
+# The image, with the same version information as `make build` (the
+# Docker build has no git to ask).
+DOCKER_IMAGE ?= quota_exporter
+docker:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) \
+	  -t $(DOCKER_IMAGE):$(VERSION) .
 
 # Every fuzz target of every package, each for FUZZTIME; CI runs this after
 # the tests. Findings land in the package's testdata/fuzz as seeds. CI counts
