@@ -4,6 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# `make docker` passes these from git, as `make build` computes them.
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG BRANCH=unknown
