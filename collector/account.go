@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quotaexporter/quota_exporter/config"
@@ -34,7 +35,9 @@ type account struct {
 	fetch    fetchFunc
 	clock    func() time.Time
 	logger   log.Logger
-	cfg      config.Account // to keep the cache across a reload that leaves the account unchanged
+	// ownLabels label the exporter's own series of the account.
+	ownLabels []*dto.LabelPair
+	cfg       config.Account // to keep the cache across a reload that leaves the account unchanged
 	// closeIdle closes the account's idle upstream connections once a
 	// reload drops it; nil when it has none of its own.
 	closeIdle func()
@@ -60,15 +63,16 @@ type state struct {
 func newAccount(cfg config.Account, fetch fetchFunc, clock func() time.Time, logger log.Logger) *account {
 	eff := cfg.Effective
 	return &account{
-		name:     cfg.Name,
-		vendor:   eff.Vendor,
-		cacheTTL: eff.CacheTTL,
-		timeout:  eff.Timeout,
-		maxStale: eff.MaxStale,
-		fetch:    fetch,
-		clock:    clock,
-		logger:   log.With(logger, "account", cfg.Name, "vendor", eff.Vendor),
-		cfg:      cfg,
+		name:      cfg.Name,
+		vendor:    eff.Vendor,
+		cacheTTL:  eff.CacheTTL,
+		timeout:   eff.Timeout,
+		maxStale:  eff.MaxStale,
+		fetch:     fetch,
+		clock:     clock,
+		logger:    log.With(logger, "account", cfg.Name, "vendor", eff.Vendor),
+		ownLabels: []*dto.LabelPair{labelPair("account", cfg.Name), labelPair("vendor", eff.Vendor)},
+		cfg:       cfg,
 	}
 }
 

@@ -275,9 +275,8 @@ func BenchmarkAIOpsScrape(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				f.clock.Advance(bc.advance)
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(f.e.Collector(context.Background(), ""))
-				if _, err := reg.Gather(); err != nil {
+				g, _ := f.e.Gatherer(context.Background(), "", nil)
+				if _, err := g.Gather(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,11 +1,11 @@
 // Package collector turns vendor snapshots into Prometheus metrics. It owns
 // the per-account cache (cache_ttl, one refresh in flight, stale data,
-// backoff) and the exporter's own metrics. One mechanism serves every vendor;
-// a vendor adds only its snapshot-to-metrics mapping (see aiops.go).
+// backoff) and the exporter's own metrics. One mechanism serves every vendor
+// (mapping.go, render.go); a vendor adds only its snapshot-to-metrics mapping
+// (see aiops.go).
 package collector
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,38 +23,6 @@ import (
 )
 
 const namespace = "quota_exporter"
-
-var (
-	ownLabels   = []string{"account", "vendor"}
-	descSuccess = prometheus.NewDesc(namespace+"_scrape_success",
-		"1 if the most recent upstream refresh of the account succeeded, 0 if it failed or none has finished yet.",
-		ownLabels, nil)
-	descDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
-		"Duration of the most recent upstream refresh of the account, all requests and pages included.",
-		ownLabels, nil)
-	descLastSuccess = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
-		"Unix time at which the last successful upstream refresh of the account ended.",
-		ownLabels, nil)
-	descDataAge = prometheus.NewDesc(namespace+"_data_age_seconds",
-		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.",
-		ownLabels, nil)
-)
-
-// metricSet is one refresh's data as metrics: what does not depend on the
-// clock is built once per refresh; clock-derived values (countdowns, expiry
-// windows) are computed at each scrape so cached data never shows a stale
-// countdown.
-type metricSet struct {
-	static  []prometheus.Metric
-	clocked func(now time.Time, b *builder)
-}
-
-type fetchFunc func(ctx context.Context) (*metricSet, error)
-
-// vendor builds the fetch function of one account of a vendor.
-type vendor interface {
-	newFetch(acct config.Account, up *upstream.Client) (fetchFunc, error)
-}
 
 // vendors lists the vendors whose clients are built; an account of any other
 // vendor is refused at load.
@@ -221,69 +189,5 @@ func (e *Exporter) observer(name, vendorName string) upstream.Observer {
 	return func(r upstream.Request) {
 		counters[r.Result].Inc()
 		latency.Observe(r.Elapsed.Seconds())
-	}
-}
-
-// Has reports whether an account of that name is configured.
-func (e *Exporter) Has(name string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return slices.ContainsFunc(e.accounts, func(a *account) bool { return a.name == name })
-}
-
-// Collector returns a collector for one scrape: all accounts, or only the
-// named one. It waits for refreshes no longer than ctx allows.
-func (e *Exporter) Collector(ctx context.Context, only string) prometheus.Collector {
-	e.mu.RLock()
-	accounts := e.accounts
-	e.mu.RUnlock()
-	if only != "" {
-		accounts = slices.DeleteFunc(slices.Clone(accounts), func(a *account) bool { return a.name != only })
-	}
-	return &scrape{ctx: ctx, clock: e.opts.Clock, accounts: accounts}
-}
-
-// scrape is an unchecked collector: its series depend on the vendors' data.
-type scrape struct {
-	ctx      context.Context
-	clock    func() time.Time
-	accounts []*account
-}
-
-func (s *scrape) Describe(chan<- *prometheus.Desc) {}
-
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	states := make([]state, len(s.accounts))
-	var wg sync.WaitGroup
-	for i, a := range s.accounts {
-		wg.Go(func() { states[i] = a.current(s.ctx) })
-	}
-	wg.Wait()
-
-	now := s.clock()
-	for i, a := range s.accounts {
-		collectAccount(ch, a, states[i], now)
-	}
-}
-
-func collectAccount(ch chan<- prometheus.Metric, a *account, st state, now time.Time) {
-	b := &builder{account: a.name, emit: func(m prometheus.Metric) { ch <- m }}
-	own := []string{a.name, a.vendor}
-	ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, boolValue(st.lastOK), own...)
-	if st.refreshed {
-		ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, st.lastDuration.Seconds(), own...)
-	}
-	if !st.dataTime.IsZero() {
-		ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, unixSeconds(st.dataTime), own...)
-	}
-	if !a.servable(st, now) {
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(descDataAge, prometheus.GaugeValue, now.Sub(st.dataTime).Seconds(), own...)
-	for _, m := range st.data.static {
-		ch <- m
-	}
-	if st.data.clocked != nil {
-		st.data.clocked(now, b)
 	}
 }

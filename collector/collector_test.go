@@ -14,6 +14,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -72,11 +73,14 @@ func (f *fakeVendor) fetch(ctx context.Context) (*metricSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := &metricSet{}
-	b := &builder{account: "acct", emit: func(m prometheus.Metric) { set.static = append(set.static, m) }}
+	b := newBuilder(newAccountLabels("acct", nil), 0)
 	b.gauge(testDesc, value, "a")
-	set.clocked = func(now time.Time, b *builder) { b.gauge(testCountdown, until.Sub(now).Seconds()) }
-	return set, nil
+	families, err := b.finish()
+	if err != nil {
+		return nil, err
+	}
+	return &metricSet{families: families, shared: b.shared, layouts: b.layouts,
+		clocked: func(now time.Time, b *builder) { b.gauge(testCountdown, until.Sub(now).Seconds()) }}, nil
 }
 
 func (f *fakeVendor) set(value float64, err error) {
@@ -100,11 +104,35 @@ func newTestExporter(clock *fakeClock, f *fakeVendor) *Exporter {
 // scrapeOnce gathers one scrape and returns its series as "name{labels}" → value.
 func scrapeOnce(t *testing.T, e *Exporter, ctx context.Context, only string) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(e.Collector(ctx, only)))
-	mfs, err := reg.Gather()
+	g, ok := e.Gatherer(ctx, only, nil)
+	require.True(t, ok, "account %q is configured", only)
+	mfs, err := g.Gather()
 	require.NoError(t, err)
+	requireConsistent(t, mfs)
 	return flatten(mfs)
+}
+
+// requireConsistent checks what the exporter no longer checks at each
+// scrape: client_golang's own consistency checks (valid names and label
+// values, no series twice) pass, and its normalization (families sorted by
+// name, series by labels) changes nothing.
+func requireConsistent(t testing.TB, mfs []*dto.MetricFamily) {
+	t.Helper()
+	checked, err := prometheus.Gatherers{prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return mfs, nil
+	})}.Gather()
+	require.NoError(t, err)
+	require.Equal(t, encodeText(t, checked), encodeText(t, mfs), "families come sorted as client_golang sorts them")
+}
+
+func encodeText(t testing.TB, mfs []*dto.MetricFamily) string {
+	t.Helper()
+	var buf strings.Builder
+	for _, mf := range mfs {
+		_, err := expfmt.MetricFamilyToText(&buf, mf)
+		require.NoError(t, err)
+	}
+	return buf.String()
 }
 
 func flatten(mfs []*dto.MetricFamily) map[string]float64 {
@@ -286,6 +314,6 @@ func TestProbeSelectsOneAccount(t *testing.T) {
 	require.EqualValues(t, 1, f2.calls.Load())
 	require.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="other",vendor="test"}`])
 	require.NotContains(t, got, successKey)
-	require.True(t, e.Has("other"))
-	require.False(t, e.Has("nobody"))
+	_, ok := e.Gatherer(t.Context(), "nobody", nil)
+	require.False(t, ok, "an unknown account has no gatherer")
 }

@@ -40,8 +40,11 @@ type Options struct {
 	// upstream counters); the server adds its reload metrics to it.
 	Registry      *prometheus.Registry
 	TelemetryPath string
-	Landing       web.LandingConfig
-	Clock         func() time.Time // time.Now when nil
+	// MaxRequests bounds the renders of /metrics and /probe in progress at
+	// once; 0 for no bound.
+	MaxRequests int
+	Landing     web.LandingConfig
+	Clock       func() time.Time // time.Now when nil
 	// Cluster is this replica's shard (zero value: unsharded); the
 	// Exporter must own the same accounts.
 	Cluster cluster.Shards
@@ -57,6 +60,7 @@ type Server struct {
 	handlerOpts promhttp.HandlerOpts
 	landingPage http.Handler
 	fleet       atomic.Pointer[fleet] // every account of the config in force
+	renders     chan struct{}         // one token per render in progress; nil for no bound
 }
 
 // New builds the server; call Reload to load the first configuration.
@@ -86,6 +90,9 @@ func New(opts Options) (*Server, error) {
 			ErrorLog:      promLogger{level.Error(opts.Logger)},
 			ErrorHandling: promhttp.ContinueOnError,
 		},
+	}
+	if opts.MaxRequests > 0 {
+		s.renders = make(chan struct{}, opts.MaxRequests)
 	}
 	if err := opts.Registry.Register(s.reloadOK); err != nil {
 		return nil, err
@@ -150,7 +157,8 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := scrapeContext(r)
 	defer cancel()
-	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, ""), s.opts.Registry)
+	g, _ := s.opts.Exporter.Gatherer(ctx, "", s.opts.Registry)
+	s.serveGatherer(w, r, g)
 }
 
 func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
@@ -159,7 +167,10 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the account parameter is missing", http.StatusBadRequest)
 		return
 	}
-	if !s.opts.Exporter.Has(name) {
+	ctx, cancel := scrapeContext(r)
+	defer cancel()
+	g, ok := s.opts.Exporter.Gatherer(ctx, name, nil)
+	if !ok {
 		if s.redirectProbe(w, name) {
 			return
 		}
@@ -167,20 +178,21 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown account: give the name of a configured account", http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := scrapeContext(r)
-	defer cancel()
-	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, name), nil)
+	s.serveGatherer(w, r, g)
 }
 
-// serveCollector gathers one scrape's collector, plus the long-lived
-// registry when given, in a registry made for this request. The scrape goes
-// first so that the upstream counters already count its requests.
-func (s *Server) serveCollector(w http.ResponseWriter, r *http.Request, c prometheus.Collector, longLived prometheus.Gatherer) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	var g prometheus.Gatherer = reg
-	if longLived != nil {
-		g = prometheus.Gatherers{reg, longLived}
+// serveGatherer renders one scrape, unless --web.max-requests renders are
+// in progress already: then it answers 503 at once, so that a burst of
+// scrapes cannot hold more memory than that many renders.
+func (s *Server) serveGatherer(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
+	if s.renders != nil {
+		select {
+		case s.renders <- struct{}{}:
+			defer func() { <-s.renders }()
+		default:
+			http.Error(w, fmt.Sprintf("limit of concurrent scrapes reached (%d), try again later", cap(s.renders)), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	promhttp.HandlerFor(g, s.handlerOpts).ServeHTTP(w, r)
 }
