@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		telemetryPath = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above.").Default("info").Enum(logging.Levels...)
 		logFormat     = app.Flag("log.format", "Output format of log messages.").Default("logfmt").Enum(logging.Formats...)
+		maxRequests   = app.Flag("web.max-requests", "Renders of /metrics and /probe in progress at once; past it, 503 at once (0 = no limit).").Default("40").Int()
 		webFlags      = kingpinflag.AddFlags(app, defaultListenAddress)
 
 		clusterShards   = app.Flag("cluster.shards", "Number of exporter replicas sharing the accounts; each account belongs to one of them.").Default("1").Int()
@@ -119,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Exporter:      exporter,
 		Registry:      reg,
 		TelemetryPath: *telemetryPath,
+		MaxRequests:   *maxRequests,
 		Landing:       landingConfig(*telemetryPath),
 		Cluster:       shards,
 	})

@@ -149,10 +149,16 @@ func mergeFamilies(parts [][]*dto.MetricFamily) []*dto.MetricFamily {
 			n += len(mf.Metric)
 		}
 		merged := &dto.MetricFamily{Name: same[0].Name, Help: same[0].Help, Type: same[0].Type, Metric: make([]*dto.Metric, 0, n)}
+		sorted := true
 		for _, mf := range same {
+			// Each part is sorted: the whole is when each part starts
+			// after the one before ends.
+			if len(merged.Metric) > 0 && len(mf.Metric) > 0 && compareLabels(merged.Metric[len(merged.Metric)-1], mf.Metric[0]) > 0 {
+				sorted = false
+			}
 			merged.Metric = append(merged.Metric, mf.Metric...)
 		}
-		if !slices.IsSortedFunc(merged.Metric, compareLabels) {
+		if !sorted {
 			slices.SortStableFunc(merged.Metric, compareLabels)
 		}
 		out = append(out, merged)
