@@ -35,6 +35,9 @@ type account struct {
 	fetch    fetchFunc
 	clock    func() time.Time
 	logger   log.Logger
+	// requests counts the account's upstream requests; a changed account
+	// takes over the counts of the one it replaces.
+	requests *requestCounts
 	// ownLabels label the exporter's own series of the account.
 	ownLabels []*dto.LabelPair
 	cfg       config.Account // to keep the cache across a reload that leaves the account unchanged

@@ -51,9 +51,8 @@ type Options struct {
 
 // Exporter holds the configured accounts and their caches.
 type Exporter struct {
-	opts     Options
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	opts    Options
+	latency *prometheus.HistogramVec
 
 	mu       sync.RWMutex
 	accounts []*account
@@ -77,11 +76,6 @@ func New(opts Options) *Exporter {
 	}
 	e := &Exporter{
 		opts: opts,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "upstream_requests_total",
-			Help:      "Upstream HTTP requests to vendor APIs (every page counts), by outcome.",
-		}, []string{"account", "vendor", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace,
 			Name:      "upstream_request_duration_seconds",
@@ -90,7 +84,7 @@ func New(opts Options) *Exporter {
 		}, []string{"vendor"}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(e.requests, e.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		opts.Registerer.MustRegister(e.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace,
 			Name:      "accounts",
 			Help:      "Configured accounts this replica owns, refreshes and serves (all of them unless --cluster.shards is over 1).",
@@ -119,11 +113,17 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if !e.opts.Owns(ac.Name) {
 			continue
 		}
-		if i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name }); i >= 0 && sameAccount(old[i].cfg, ac) {
+		i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name })
+		if i >= 0 && sameAccount(old[i].cfg, ac) {
 			next = append(next, old[i])
 			continue
 		}
-		a, err := e.newAccount(ac)
+		// A changed account keeps counting its requests where it was.
+		counts := newRequestCounts(ac.Name, ac.Effective.Vendor)
+		if i >= 0 && old[i].vendor == ac.Effective.Vendor && old[i].requests != nil {
+			counts = old[i].requests
+		}
+		a, err := e.newAccount(ac, counts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("account %q: %w", ac.Name, err))
 			continue
@@ -138,12 +138,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.accounts = next
 	e.mu.Unlock()
 
-	// Series of removed accounts go, so dashboards do not show ghosts; the
-	// connections of replaced ones close rather than wait for a timeout.
+	// The connections of replaced accounts close rather than wait for a timeout.
 	for _, a := range old {
-		if !slices.ContainsFunc(next, func(n *account) bool { return n.name == a.name && n.vendor == a.vendor }) {
-			e.requests.DeletePartialMatch(prometheus.Labels{"account": a.name})
-		}
 		if a.closeIdle != nil && !slices.Contains(next, a) {
 			a.closeIdle()
 		}
@@ -151,7 +147,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	return nil
 }
 
-func (e *Exporter) newAccount(ac config.Account) (*account, error) {
+func (e *Exporter) newAccount(ac config.Account, counts *requestCounts) (*account, error) {
 	v, ok := vendors[ac.Effective.Vendor]
 	if !ok {
 		return nil, fmt.Errorf("vendor %q is not supported by this version", ac.Effective.Vendor)
@@ -164,7 +160,7 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		HTTP:      httpClient,
 		UserAgent: e.opts.UserAgent,
 		Timeout:   ac.Effective.Timeout,
-		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
+		Observe:   e.observer(counts, ac.Effective.Vendor),
 	}
 	logger := log.With(e.opts.Logger, "account", ac.Name, "vendor", ac.Effective.Vendor)
 	fetch, err := v.newFetch(ac.WithSecretWarning(func(file string) {
@@ -174,20 +170,15 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		return nil, err
 	}
 	a := newAccount(ac, fetch, e.opts.Clock, e.opts.Logger)
-	a.closeIdle = httpClient.CloseIdleConnections
+	a.closeIdle, a.requests = httpClient.CloseIdleConnections, counts
 	return a, nil
 }
 
-// observer counts requests per result; every result starts at zero so that
-// rate() and increase() work from the first failure on.
-func (e *Exporter) observer(name, vendorName string) upstream.Observer {
-	counters := make(map[upstream.Result]prometheus.Counter, len(upstream.Results))
-	for _, r := range upstream.Results {
-		counters[r] = e.requests.WithLabelValues(name, vendorName, string(r))
-	}
+// observer counts requests per result and observes their latency.
+func (e *Exporter) observer(counts *requestCounts, vendorName string) upstream.Observer {
 	latency := e.latency.WithLabelValues(vendorName)
 	return func(r upstream.Request) {
-		counters[r.Result].Inc()
+		counts.inc(r.Result)
 		latency.Observe(r.Elapsed.Seconds())
 	}
 }

@@ -21,16 +21,16 @@ var (
 		"Unix time at which the last successful upstream refresh of the account ended.")
 	ownDataAge = ownDesc(namespace+"_data_age_seconds",
 		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.")
-	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess} // by name
+	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess, ownRequests} // by name
 )
 
 func ownDesc(name, help string) *metricDesc {
 	return &metricDesc{name: &name, help: &help}
 }
 
-// Gatherer returns the gatherer of one scrape: every account, or only the
-// one named (ok is false when none has that name), then longLived's
-// families when it is not nil. It waits for refreshes no longer than ctx
+// Gatherer returns the gatherer of one scrape: every account with its
+// upstream request counts, or only the one named (ok is false when none has
+// that name), then longLived's families when it is not nil. It waits for refreshes no longer than ctx
 // allows.
 func (e *Exporter) Gatherer(ctx context.Context, only string, longLived prometheus.Gatherer) (g prometheus.Gatherer, ok bool) {
 	e.mu.RLock()
@@ -43,7 +43,7 @@ func (e *Exporter) Gatherer(ctx context.Context, only string, longLived promethe
 		}
 		accounts = accounts[i : i+1]
 	}
-	return &scrape{ctx: ctx, clock: e.opts.Clock, accounts: accounts, longLived: longLived}, true
+	return &scrape{ctx: ctx, clock: e.opts.Clock, accounts: accounts, all: only == "", longLived: longLived}, true
 }
 
 // scrape gathers the families each account rendered at its last refresh,
@@ -53,6 +53,7 @@ type scrape struct {
 	ctx       context.Context
 	clock     func() time.Time
 	accounts  []*account
+	all       bool // every account: their upstream request counts too
 	longLived prometheus.Gatherer
 }
 
@@ -75,6 +76,9 @@ func (s *scrape) Gather() ([]*dto.MetricFamily, error) {
 		st := states[i]
 		servable := a.servable(st, now)
 		ownSeries(own, a, st, servable, now)
+		if s.all && a.requests != nil {
+			a.requests.add(own)
+		}
 		if servable {
 			parts = append(parts, st.data.families, st.data.clockedFamilies(now))
 		}
@@ -103,17 +107,8 @@ func ownSeries(b *builder, a *account, st state, servable bool, now time.Time) {
 	}
 }
 
-// ownGauge adds a series with labels already paired and sorted.
 func (b *builder) ownGauge(d *metricDesc, labels []*dto.LabelPair, v float64) {
-	s := &series{value: v}
-	s.gauge.Value = &s.value
-	s.metric.Gauge, s.metric.Label = &s.gauge, labels
-	mf := b.families[d]
-	if mf == nil {
-		mf = &dto.MetricFamily{Name: d.name, Help: d.help, Type: dto.MetricType_GAUGE.Enum()}
-		b.families[d] = mf
-	}
-	mf.Metric = append(mf.Metric, &s.metric)
+	b.put(d, dto.MetricType_GAUGE, labels, v)
 }
 
 // ownFamilies are the own families that have series, sorted by name.

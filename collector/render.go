@@ -180,8 +180,13 @@ func (b *builder) add(d *metricDesc, t dto.MetricType, v float64, labels []strin
 		p.Name, p.Value = name, &labels[l.from[i]]
 		pairs[i] = p
 	}
+	b.put(d, t, pairs, v)
+}
+
+// put adds a series whose labels are paired and sorted.
+func (b *builder) put(d *metricDesc, t dto.MetricType, labels []*dto.LabelPair, v float64) {
 	s := &series{value: v}
-	s.metric.Label = pairs
+	s.metric.Label = labels
 	if t == dto.MetricType_COUNTER {
 		s.counter.Value = &s.value
 		s.metric.Counter = &s.counter

@@ -33,7 +33,7 @@ import (
 // figures are one size's measurements.
 type figures struct {
 	Accounts, Series, BodyKiB         int
-	Warm, Floor, WarmCPU              time.Duration // medians; CPU per warm scrape
+	Warm, Floor, WarmCPU, FloorCPU    time.Duration // medians; CPU per scrape
 	SteadyRSS                         float64       // MiB
 	Cold, ColdCPU                     time.Duration
 	BurstPeakRSS                      float64 // MiB
@@ -157,24 +157,17 @@ func measure(o options) (figures, error) {
 	// Warm scrapes against the floor, interleaved so both see the same machine.
 	_, size := scrape(r.handler) // fills every cache
 	f.BodyKiB = size / 1024
-	f.Warm, f.Floor = warmAndFloor(r, o.WarmRuns)
 	f.Series = countSeries(r.handler)
-	cpu0 := cpuTime()
-	if err := profiled(o.WarmProfile, func() {
-		for range o.WarmRuns {
-			scrape(r.handler)
-		}
-	}); err != nil {
+	if f.Warm, f.Floor, f.WarmCPU, f.FloorCPU, err = warmAndFloor(r, o.WarmRuns, o.WarmProfile); err != nil {
 		return f, err
 	}
-	f.WarmCPU = (cpuTime() - cpu0) / time.Duration(o.WarmRuns)
 
 	// Cold scrapes with every vendor answering after the latency.
 	if err := r.sims.setLatency(o.Latency); err != nil {
 		return f, err
 	}
 	var cold []time.Duration
-	cpu0 = cpuTime()
+	cpu0 := cpuTime()
 	if err := profiled(o.ColdProfile, func() {
 		for range 3 {
 			r.advance(time.Hour) // every cache expired
@@ -209,9 +202,10 @@ func measure(o options) (figures, error) {
 }
 
 // warmAndFloor returns the medians of warm scrapes and of the floor,
-// interleaved so both see the same machine. The floor's families go with
-// its return, before memory is measured.
-func warmAndFloor(r *rig, runs int) (warm, floor time.Duration) {
+// interleaved so both see the same machine, and the CPU time per scrape of
+// each (the warm scrapes under the profiler when asked). The floor's
+// families go with its return, before memory is measured.
+func warmAndFloor(r *rig, runs int, profile string) (warm, floor, warmCPU, floorCPU time.Duration, err error) {
 	h := r.floor()
 	var ws, fs []time.Duration
 	for range runs {
@@ -219,7 +213,16 @@ func warmAndFloor(r *rig, runs int) (warm, floor time.Duration) {
 		f, _ := scrape(h)
 		ws, fs = append(ws, w), append(fs, f)
 	}
-	return median(ws), median(fs)
+	cpuPerScrape := func(h http.Handler) time.Duration {
+		cpu0 := cpuTime()
+		for range runs {
+			scrape(h)
+		}
+		return (cpuTime() - cpu0) / time.Duration(runs)
+	}
+	floorCPU = cpuPerScrape(h)
+	err = profiled(profile, func() { warmCPU = cpuPerScrape(r.handler) })
+	return median(ws), median(fs), warmCPU, floorCPU, err
 }
 
 // burst sends n concurrent scrapes over HTTP and returns the peak RSS seen
