@@ -34,7 +34,7 @@ import (
 type figures struct {
 	Accounts, Series, BodyKiB         int
 	Warm, Floor, WarmCPU, FloorCPU    time.Duration // medians; CPU per scrape
-	SteadyRSS                         float64       // MiB
+	SteadyRSS, SteadyHeap             float64       // MiB; the heap's live objects
 	Cold, ColdCPU                     time.Duration
 	BurstPeakRSS                      float64 // MiB
 	BurstOK, BurstRefused, BurstOther int
@@ -113,14 +113,27 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 }
 
 // scrape serves one /metrics request in-process and returns its duration
-// and body size.
+// and body size. The body is counted, not kept, as a server streams it.
 func scrape(h http.Handler) (time.Duration, int) {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "120")
-	rec := httptest.NewRecorder()
+	w := &countingWriter{header: http.Header{}}
 	start := time.Now()
-	h.ServeHTTP(rec, req)
-	return time.Since(start), rec.Body.Len()
+	h.ServeHTTP(w, req)
+	return time.Since(start), w.n
+}
+
+// countingWriter is a ResponseWriter that counts the body's bytes.
+type countingWriter struct {
+	header http.Header
+	n      int
+}
+
+func (w *countingWriter) Header() http.Header { return w.header }
+func (w *countingWriter) WriteHeader(int)     {}
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.n += len(b)
+	return len(b), nil
 }
 
 // floor is the same families, gathered once, handed to promhttp by a
@@ -189,6 +202,9 @@ func measure(o options) (figures, error) {
 	}
 	runtime.GC()
 	f.SteadyRSS = rssMiB()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f.SteadyHeap = float64(ms.HeapAlloc) / (1 << 20)
 
 	f.BurstPeakRSS, f.BurstOK, f.BurstRefused, f.BurstOther = burst(r.handler, o.Burst)
 
