@@ -81,6 +81,7 @@ func runAll(sizes string, o options) error {
 	if err != nil {
 		return err
 	}
+	printSizingHeader(o)
 	var all []figures
 	for i, field := range strings.Split(sizes, ",") {
 		perVendor, err := strconv.Atoi(strings.TrimSpace(field))
@@ -107,22 +108,30 @@ func runAll(sizes string, o options) error {
 			return err
 		}
 		all = append(all, f)
+		printSizingRow(f)
 	}
-	printTables(all, o)
+	printTargets(all, o)
 	return nil
 }
 
-func printTables(all []figures, o options) {
+// printSizingHeader starts the sizing table; each size prints its row as
+// soon as it is measured.
+func printSizingHeader(o options) {
 	fmt.Printf("Sizing: %d vzicloud grants per account; warm and floor interleaved in one process per size (ratios are within one run)\n\n", o.Grants)
 	fmt.Printf("%8s %8s %8s %10s %10s %7s %10s %10s %7s %9s %9s %9s %10s %10s %14s %s\n",
 		"accounts", "series", "KiB", "warm", "floor", "ratio", "CPU/warm", "CPU/floor", "ratio", "RSS MiB", "heap MiB", "MiB/acct", "cold", "CPU/cold", "burst peak MiB", "burst answers")
-	for _, f := range all {
-		fmt.Printf("%8d %8d %8d %10s %10s %6.2fx %10s %10s %6.2fx %9.1f %9.1f %9.3f %10s %10s %14.1f %s\n",
-			f.Accounts, f.Series, f.BodyKiB, f.Warm.Round(10*time.Microsecond), f.Floor.Round(10*time.Microsecond), f.ratio(),
-			f.WarmCPU.Round(10*time.Microsecond), f.FloorCPU.Round(10*time.Microsecond), float64(f.WarmCPU)/float64(f.FloorCPU),
-			f.SteadyRSS, f.SteadyHeap, f.SteadyRSS/float64(f.Accounts),
-			f.Cold.Round(time.Millisecond), f.ColdCPU.Round(time.Millisecond), f.BurstPeakRSS, f.burstAnswers())
-	}
+}
+
+func printSizingRow(f figures) {
+	fmt.Printf("%8d %8d %8d %10s %10s %6.2fx %10s %10s %6.2fx %9.1f %9.1f %9.3f %10s %10s %14.1f %s\n",
+		f.Accounts, f.Series, f.BodyKiB, f.Warm.Round(10*time.Microsecond), f.Floor.Round(10*time.Microsecond), f.ratio(),
+		f.WarmCPU.Round(10*time.Microsecond), f.FloorCPU.Round(10*time.Microsecond), float64(f.WarmCPU)/float64(f.FloorCPU),
+		f.SteadyRSS, f.SteadyHeap, f.SteadyRSS/float64(f.Accounts),
+		f.Cold.Round(time.Millisecond), f.ColdCPU.Round(time.Millisecond), f.BurstPeakRSS, f.burstAnswers())
+}
+
+// printTargets prints every target with its verdict.
+func printTargets(all []figures, o options) {
 	fmt.Println()
 	var rows []row
 	for _, f := range all {
