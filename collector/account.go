@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/quotaexporter/quota_exporter/config"
@@ -48,6 +49,11 @@ type account struct {
 	// is what a stored answer must have been fetched for to be served.
 	store    *storage.Store
 	identity string
+	// requests counts the account's upstream requests; a changed account
+	// takes over the counts of the one it replaces.
+	requests *requestCounts
+	// ownLabels label the exporter's own series of the account.
+	ownLabels []*dto.LabelPair
 	// closeIdle closes the account's idle upstream connections once a
 	// reload drops it; nil when it has none of its own.
 	closeIdle func()
@@ -85,6 +91,7 @@ func newAccount(cfg config.Account, src source, clock func() time.Time, logger l
 		clock:          clock,
 		logger:         log.With(logger, "account", cfg.Name, "vendor", eff.Vendor),
 		cfg:            cfg,
+		ownLabels:      []*dto.LabelPair{labelPair("account", cfg.Name), labelPair("vendor", eff.Vendor)},
 	}
 }
 
@@ -147,7 +154,7 @@ func (a *account) refresh() {
 	ans, err := a.source.fetch(ctx)
 	var set *metricSet
 	if err == nil {
-		set = ans.render()
+		set, err = ans.render()
 	}
 	end := a.clock()
 	a.publish(set, &refreshRecord{start: start, end: end, err: err, trace: trace})

@@ -15,7 +15,7 @@ var (
 	aiopsQuotaUsed = vendorDesc("aiops_license_quota_used",
 		"Notifications of the channel used in the current quota period, from the vendor's license list.",
 		"license_id", "channel")
-	aiopsQuotaTotal = vendorDesc("aiops_license_quota_limit",
+	aiopsQuotaLimit = vendorDesc("aiops_license_quota_limit",
 		"Notifications of the channel allowed per quota period, from the vendor's license list.",
 		"license_id", "channel")
 	aiopsExpiry = vendorDesc("aiops_license_expiry_timestamp_seconds",
@@ -53,7 +53,7 @@ var aiopsVendor = mapping[*aiops.Snapshot]{
 			b.gauge(aiopsLicenseInfo, 1, l.ID, l.Type, l.Edition, l.UserID, l.ContactName)
 			for _, q := range l.Quotas {
 				b.gauge(aiopsQuotaUsed, q.Used, l.ID, q.Channel)
-				b.gauge(aiopsQuotaTotal, q.Total, l.ID, q.Channel)
+				b.gauge(aiopsQuotaLimit, q.Total, l.ID, q.Channel)
 			}
 			b.timestamp(aiopsExpiry, l.Expiry, l.ID)
 			b.timestamp(aiopsQuotaReset, l.QuotaReset, l.ID)
@@ -62,7 +62,7 @@ var aiopsVendor = mapping[*aiops.Snapshot]{
 			b.flag(aiopsAutoRenew, l.AutoRenew, l.ID)
 		}
 	},
-	clocked: func(s *aiops.Snapshot, now time.Time, b *builder) {
+	clocked: func(_ config.Account, s *aiops.Snapshot, now time.Time, b *builder) {
 		for _, l := range s.Licenses {
 			if !l.Expiry.IsZero() {
 				b.gauge(aiopsDaysUntilExpiry, daysUntil(l.Expiry, now), l.ID)

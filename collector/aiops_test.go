@@ -19,13 +19,13 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 const (
@@ -261,7 +261,7 @@ accounts:
 	got := scrapeOnce(t, e, context.Background(), "")
 	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="trusted",vendor="aiops"}`])
 	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="untrusted",vendor="aiops"}`])
-	assert.Equal(t, 1.0, testutil.ToFloat64(e.requests.WithLabelValues("untrusted", "aiops", "network_error")))
+	assert.Equal(t, 1.0, requestsWith(e, "untrusted", "aiops", upstream.ResultNetworkError))
 	assert.Equal(t, int64(1), sim.Requests(), "the untrusted handshake never reached the vendor")
 }
 
@@ -277,9 +277,8 @@ func BenchmarkAIOpsScrape(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				f.clock.Advance(bc.advance)
-				reg := prometheus.NewRegistry()
-				reg.MustRegister(f.e.Collector(context.Background(), ""))
-				if _, err := reg.Gather(); err != nil {
+				g, _ := f.e.Gatherer(context.Background(), "", nil)
+				if _, err := g.Gather(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -303,7 +302,7 @@ func TestAIOpsTokenFileIsReadOnEveryRefresh(t *testing.T) {
 
 	got := scrapeOnce(t, e, context.Background(), "")
 	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
-	assert.Equal(t, 1.0, testutil.ToFloat64(e.requests.WithLabelValues("ops", "aiops", "auth_error")))
+	assert.Equal(t, 1.0, requestsWith(e, "ops", "aiops", upstream.ResultAuthError))
 
 	require.NoError(t, os.WriteFile(tokenFile, []byte(simToken+"\r\n"), 0o600))
 	clock.Advance(time.Minute) // past the first backoff

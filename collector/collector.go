@@ -1,11 +1,11 @@
 // Package collector turns vendor snapshots into Prometheus metrics. It owns
 // the per-account cache (cache_ttl, one refresh in flight, stale data,
-// backoff) and the exporter's own metrics. One mechanism serves every vendor;
-// a vendor adds only its snapshot-to-metrics mapping (see aiops.go).
+// backoff) and the exporter's own metrics. One mechanism serves every vendor
+// (mapping.go, render.go); a vendor adds only its snapshot-to-metrics mapping
+// (see aiops.go).
 package collector
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,38 +25,6 @@ import (
 )
 
 const namespace = "quota_exporter"
-
-var (
-	ownLabels   = []string{"account", "vendor"}
-	descSuccess = prometheus.NewDesc(namespace+"_scrape_success",
-		"1 if the most recent upstream refresh of the account succeeded, 0 if it failed or none has finished yet.",
-		ownLabels, nil)
-	descDuration = prometheus.NewDesc(namespace+"_scrape_duration_seconds",
-		"Duration of the most recent upstream refresh of the account, all requests and pages included.",
-		ownLabels, nil)
-	descLastSuccess = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
-		"Unix time at which the last successful upstream refresh of the account ended.",
-		ownLabels, nil)
-	descDataAge = prometheus.NewDesc(namespace+"_data_age_seconds",
-		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.",
-		ownLabels, nil)
-)
-
-// metricSet is one refresh's data as metrics: what does not depend on the
-// clock is built once per refresh; clock-derived values (countdowns, expiry
-// windows) are computed at each scrape so cached data never shows a stale
-// countdown.
-type metricSet struct {
-	static  []prometheus.Metric
-	clocked func(now time.Time, b *builder)
-}
-
-type fetchFunc func(ctx context.Context) (answer, error)
-
-// vendor builds the source of one account of a vendor.
-type vendor interface {
-	newSource(acct config.Account, up *upstream.Client) (source, error)
-}
 
 // vendors lists the vendors whose clients are built; an account of any other
 // vendor is refused at load.
@@ -91,11 +59,10 @@ type Options struct {
 
 // Exporter holds the configured accounts and their caches.
 type Exporter struct {
-	opts     Options
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	limits   *limits.Limits
-	store    *storage.Store // nil without StoragePath
+	opts    Options
+	latency *prometheus.HistogramVec
+	limits  *limits.Limits
+	store   *storage.Store // nil without StoragePath
 
 	mu       sync.RWMutex
 	accounts []*account
@@ -119,11 +86,6 @@ func New(opts Options) *Exporter {
 	}
 	e := &Exporter{
 		opts: opts,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "upstream_requests_total",
-			Help:      "Upstream HTTP requests to vendor APIs (every page counts), by outcome.",
-		}, []string{"account", "vendor", "result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace,
 			Name:      "upstream_request_duration_seconds",
@@ -132,7 +94,7 @@ func New(opts Options) *Exporter {
 		}, []string{"vendor"}),
 	}
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(e.requests, e.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		opts.Registerer.MustRegister(e.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace,
 			Name:      "accounts",
 			Help:      "Configured accounts this replica owns, refreshes and serves (all of them unless --cluster.shards is over 1).",
@@ -165,11 +127,17 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if !e.opts.Owns(ac.Name) {
 			continue
 		}
-		if i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name }); i >= 0 && sameAccount(old[i].cfg, ac) {
+		i := slices.IndexFunc(old, func(a *account) bool { return a.name == ac.Name })
+		if i >= 0 && sameAccount(old[i].cfg, ac) {
 			next = append(next, old[i])
 			continue
 		}
-		a, err := e.newAccount(ac)
+		// A changed account keeps counting its requests where it was.
+		counts := newRequestCounts(ac.Name, ac.Effective.Vendor)
+		if i >= 0 && old[i].vendor == ac.Effective.Vendor && old[i].requests != nil {
+			counts = old[i].requests
+		}
+		a, err := e.newAccount(ac, counts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("account %q: %w", ac.Name, err))
 			continue
@@ -192,12 +160,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.accounts = next
 	e.mu.Unlock()
 
-	// Series of removed accounts go, so dashboards do not show ghosts; the
-	// connections of replaced ones close rather than wait for a timeout.
+	// The connections of replaced accounts close rather than wait for a timeout.
 	for _, a := range old {
-		if !slices.ContainsFunc(next, func(n *account) bool { return n.name == a.name && n.vendor == a.vendor }) {
-			e.requests.DeletePartialMatch(prometheus.Labels{"account": a.name})
-		}
 		if a.closeIdle != nil && !slices.Contains(next, a) {
 			a.closeIdle()
 		}
@@ -205,7 +169,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	return nil
 }
 
-func (e *Exporter) newAccount(ac config.Account) (*account, error) {
+func (e *Exporter) newAccount(ac config.Account, counts *requestCounts) (*account, error) {
 	v, ok := vendors[ac.Effective.Vendor]
 	if !ok {
 		return nil, fmt.Errorf("vendor %q is not supported by this version", ac.Effective.Vendor)
@@ -218,7 +182,7 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		HTTP:      httpClient,
 		UserAgent: e.opts.UserAgent,
 		Timeout:   ac.Effective.Timeout,
-		Observe:   e.observer(ac.Name, ac.Effective.Vendor),
+		Observe:   e.observer(counts, ac.Effective.Vendor),
 		Limit:     e.limits.For(ac.Effective.Vendor, ac.Effective.BaseURL.Host),
 		// upstream installs its redirect guard, which never lets the
 		// credentials leave their origin, over the client's own policy.
@@ -232,7 +196,7 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 		return nil, err
 	}
 	a := newAccount(ac, src, e.opts.Clock, e.opts.Logger)
-	a.closeIdle = httpClient.CloseIdleConnections
+	a.closeIdle, a.requests = httpClient.CloseIdleConnections, counts
 	if e.store != nil {
 		if a.identity, err = identityOf(ac); err != nil {
 			return nil, err
@@ -243,80 +207,13 @@ func (e *Exporter) newAccount(ac config.Account) (*account, error) {
 	return a, nil
 }
 
-// observer counts requests per result; every result starts at zero so that
-// rate() and increase() work from the first failure on.
-func (e *Exporter) observer(name, vendorName string) upstream.Observer {
-	counters := make(map[upstream.Result]prometheus.Counter, len(upstream.Results))
-	for _, r := range upstream.Results {
-		counters[r] = e.requests.WithLabelValues(name, vendorName, string(r))
-	}
+// observer counts requests per result and observes their latency.
+func (e *Exporter) observer(counts *requestCounts, vendorName string) upstream.Observer {
 	latency := e.latency.WithLabelValues(vendorName)
 	return func(r upstream.Request) {
-		counters[r.Result].Inc()
+		counts.inc(r.Result)
 		if r.Method != "" { // a secret_error sent no request to time
 			latency.Observe(r.Elapsed.Seconds())
 		}
-	}
-}
-
-// Has reports whether an account of that name is configured.
-func (e *Exporter) Has(name string) bool {
-	return e.find(name) != nil
-}
-
-// Collector returns a collector for one scrape: all accounts, or only the
-// named one. It waits for refreshes no longer than ctx allows.
-func (e *Exporter) Collector(ctx context.Context, only string) prometheus.Collector {
-	e.mu.RLock()
-	accounts := e.accounts
-	e.mu.RUnlock()
-	if only != "" {
-		accounts = slices.DeleteFunc(slices.Clone(accounts), func(a *account) bool { return a.name != only })
-	}
-	return &scrape{ctx: ctx, clock: e.opts.Clock, accounts: accounts}
-}
-
-// scrape is an unchecked collector: its series depend on the vendors' data.
-type scrape struct {
-	ctx      context.Context
-	clock    func() time.Time
-	accounts []*account
-}
-
-func (s *scrape) Describe(chan<- *prometheus.Desc) {}
-
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	states := make([]state, len(s.accounts))
-	var wg sync.WaitGroup
-	for i, a := range s.accounts {
-		wg.Go(func() { states[i] = a.current(s.ctx) })
-	}
-	wg.Wait()
-
-	now := s.clock()
-	for i, a := range s.accounts {
-		collectAccount(ch, a, states[i], now)
-	}
-}
-
-func collectAccount(ch chan<- prometheus.Metric, a *account, st state, now time.Time) {
-	b := &builder{account: a.name, emit: func(m prometheus.Metric) { ch <- m }}
-	own := []string{a.name, a.vendor}
-	ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, boolValue(st.lastOK), own...)
-	if st.refreshed {
-		ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, st.lastDuration.Seconds(), own...)
-	}
-	if !st.dataTime.IsZero() {
-		ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, unixSeconds(st.dataTime), own...)
-	}
-	if !a.servable(st, now) {
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(descDataAge, prometheus.GaugeValue, now.Sub(st.dataTime).Seconds(), own...)
-	for _, m := range st.data.static {
-		ch <- m
-	}
-	if st.data.clocked != nil {
-		st.data.clocked(now, b)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -79,12 +80,15 @@ type fakeAnswer struct {
 	Until time.Time
 }
 
-func (a fakeAnswer) render() *metricSet {
-	set := &metricSet{}
-	b := &builder{account: "acct", emit: func(m prometheus.Metric) { set.static = append(set.static, m) }}
+func (a fakeAnswer) render() (*metricSet, error) {
+	b := newBuilder(newAccountLabels("acct", nil), 0)
 	b.gauge(testDesc, a.Value, "a")
-	set.clocked = func(now time.Time, b *builder) { b.gauge(testCountdown, a.Until.Sub(now).Seconds()) }
-	return set
+	families, err := b.finish()
+	if err != nil {
+		return nil, err
+	}
+	return &metricSet{families: families, shared: b.shared, layouts: b.layouts,
+		clocked: func(now time.Time, b *builder) { b.gauge(testCountdown, a.Until.Sub(now).Seconds()) }}, nil
 }
 
 func (a fakeAnswer) encode(w io.Writer) error { return gob.NewEncoder(w).Encode(a) }
@@ -121,11 +125,35 @@ func newTestExporter(clock *fakeClock, f *fakeVendor) *Exporter {
 // scrapeOnce gathers one scrape and returns its series as "name{labels}" → value.
 func scrapeOnce(t testing.TB, e *Exporter, ctx context.Context, only string) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, reg.Register(e.Collector(ctx, only)))
-	mfs, err := reg.Gather()
+	g, ok := e.Gatherer(ctx, only, nil)
+	require.True(t, ok, "account %q is configured", only)
+	mfs, err := g.Gather()
 	require.NoError(t, err)
+	requireConsistent(t, mfs)
 	return flatten(mfs)
+}
+
+// requireConsistent checks what the exporter no longer checks at each
+// scrape: client_golang's own consistency checks (valid names and label
+// values, no series twice) pass, and its normalization (families sorted by
+// name, series by labels) changes nothing.
+func requireConsistent(t testing.TB, mfs []*dto.MetricFamily) {
+	t.Helper()
+	checked, err := prometheus.Gatherers{prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return mfs, nil
+	})}.Gather()
+	require.NoError(t, err)
+	require.Equal(t, encodeText(t, checked), encodeText(t, mfs), "families come sorted as client_golang sorts them")
+}
+
+func encodeText(t testing.TB, mfs []*dto.MetricFamily) string {
+	t.Helper()
+	var buf strings.Builder
+	for _, mf := range mfs {
+		_, err := expfmt.MetricFamilyToText(&buf, mf)
+		require.NoError(t, err)
+	}
+	return buf.String()
 }
 
 func flatten(mfs []*dto.MetricFamily) map[string]float64 {
@@ -329,6 +357,6 @@ func TestProbeSelectsOneAccount(t *testing.T) {
 	require.EqualValues(t, 1, f2.calls.Load())
 	require.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="other",vendor="test"}`])
 	require.NotContains(t, got, successKey)
-	require.True(t, e.Has("other"))
-	require.False(t, e.Has("nobody"))
+	_, ok := e.Gatherer(t.Context(), "nobody", nil)
+	require.False(t, ok, "an unknown account has no gatherer")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
@@ -33,7 +34,7 @@ type Debug struct {
 	Refresh *Refresh
 	Status  AccountStatus
 	// Metrics holds the account's series as the probe served them.
-	Metrics prometheus.Collector
+	Metrics prometheus.Gatherer
 }
 
 // Debug does what a probe of the account does (a refresh only when a scrape
@@ -97,17 +98,23 @@ func (a *account) explain(st state, now time.Time) string {
 	}
 }
 
-// served collects one account in a state already fetched.
+// served gathers one account in a state already fetched.
 type served struct {
 	account *account
 	state   state
 	clock   func() time.Time
 }
 
-func (s *served) Describe(chan<- *prometheus.Desc) {}
-
-func (s *served) Collect(ch chan<- prometheus.Metric) {
-	collectAccount(ch, s.account, s.state, s.clock())
+func (s *served) Gather() ([]*dto.MetricFamily, error) {
+	now := s.clock()
+	own := newBuilder(nil, 0)
+	servable := s.account.servable(s.state, now)
+	ownSeries(own, s.account, s.state, servable, now)
+	parts := [][]*dto.MetricFamily{own.ownFamilies()}
+	if servable {
+		parts = append(parts, s.state.data.families, s.state.data.clockedFamilies(now))
+	}
+	return mergeFamilies(parts), nil
 }
 
 // Check is the outcome of one account's refresh by CheckAccounts.
@@ -134,20 +141,11 @@ func (e *Exporter) CheckAccounts() []Check {
 			st := a.snapshot()
 			c := Check{Name: a.name, Vendor: a.vendor, Result: upstream.ResultOf(st.last.err), Duration: st.lastDuration, Err: st.last.err}
 			if c.Err == nil {
-				c.Series = st.data.series(e.opts.Clock())
+				c.Series = st.data.series
 			}
 			out[i] = c
 		})
 	}
 	wg.Wait()
 	return out
-}
-
-// series counts the vendor series the set makes at now.
-func (m *metricSet) series(now time.Time) int {
-	n := len(m.static)
-	if m.clocked != nil {
-		m.clocked(now, &builder{emit: func(prometheus.Metric) { n++ }})
-	}
-	return n
 }

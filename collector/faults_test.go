@@ -8,13 +8,13 @@ import (
 	stdlog "log"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -235,7 +235,10 @@ func runFaultCase(t *testing.T, v simulatedVendor, fc faultCase) {
 }
 
 func requestsWith(e *Exporter, acct, vendorName string, r upstream.Result) float64 {
-	return testutil.ToFloat64(e.requests.WithLabelValues(acct, vendorName, string(r)))
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	i := slices.IndexFunc(e.accounts, func(a *account) bool { return a.name == acct && a.vendor == vendorName })
+	return float64(e.accounts[i].requests.n[slices.Index(upstream.Results, r)].Load())
 }
 
 // withoutCountdowns leaves out the series that move with the clock.

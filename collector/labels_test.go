@@ -28,9 +28,10 @@ func TestReservedLabelsCoverEveryLabel(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	e := New(Options{Logger: log.NewNopLogger(), Registerer: reg})
 	require.NoError(t, e.Apply(cfg))
-	reg.MustRegister(e.Collector(context.Background(), ""), versioncollector.NewCollector("quota_exporter"),
+	reg.MustRegister(versioncollector.NewCollector("quota_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mfs, err := reg.Gather()
+	g, _ := e.Gatherer(context.Background(), "", reg)
+	mfs, err := g.Gather()
 	require.NoError(t, err)
 
 	seen := map[string]bool{}

@@ -24,7 +24,7 @@ import (
 // The cache keeps what it renders; with --storage.path it also keeps the
 // snapshot itself (never rendered metrics), so a restart serves it again.
 type answer interface {
-	render() *metricSet
+	render() (*metricSet, error)
 	encode(w io.Writer) error
 }
 
@@ -170,11 +170,17 @@ func (a *account) load() {
 		level.Warn(a.logger).Log("msg", "stored answer ignored", "err", fmt.Errorf("decoding the snapshot: %w", err))
 		return
 	}
+	// A lower max_series or a new static label may refuse what was stored.
+	set, err := ans.render()
+	if err != nil {
+		level.Warn(a.logger).Log("msg", "stored answer ignored", "err", err)
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// The answer came from a refresh that succeeded; saying 0 until the next
 	// one would fire refresh-failure alerts after every restart.
-	a.state = state{data: ans.render(), dataTime: e.Time, lastOK: true}
+	a.state = state{data: set, dataTime: e.Time, lastOK: true}
 	level.Debug(a.logger).Log("msg", "stored answer loaded", "age", now.Sub(e.Time))
 }
 

@@ -9,12 +9,12 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 // A secret file that cannot be read is counted as secret_error, though no
@@ -34,7 +34,7 @@ func TestUnreadableSecretFileIsCounted(t *testing.T) {
 
 	got := scrapeOnce(t, e, context.Background(), "")
 	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
-	assert.Equal(t, 1.0, testutil.ToFloat64(e.requests.WithLabelValues("ops", "aiops", "secret_error")))
+	assert.Equal(t, 1.0, requestsWith(e, "ops", "aiops", upstream.ResultSecretError))
 	var latency dto.Metric
 	require.NoError(t, e.latency.WithLabelValues("aiops").(prometheus.Histogram).Write(&latency))
 	assert.Zero(t, latency.GetHistogram().GetSampleCount(), "no request, no duration")

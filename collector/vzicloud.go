@@ -2,7 +2,6 @@ package collector
 
 import (
 	"cmp"
-	"context"
 	"maps"
 	"slices"
 	"time"
@@ -41,16 +40,8 @@ var (
 	}
 )
 
-// vzicloudSnapshot carries the account's expiry windows with the vendor's
-// data, for the clock-derived series. Both are stored with --storage.path
-// (the windows are part of the account's identity, so they match on load).
-type vzicloudSnapshot struct {
-	*vzicloud.Snapshot
-	Windows []config.Window
-}
-
-var vzicloudVendor = mapping[vzicloudSnapshot]{
-	client: func(acct config.Account, up *upstream.Client) (fetcher[vzicloudSnapshot], error) {
+var vzicloudVendor = mapping[*vzicloud.Snapshot]{
+	client: func(acct config.Account, up *upstream.Client) (fetcher[*vzicloud.Snapshot], error) {
 		v := acct.VZICloud
 		c, err := vzicloud.New(vzicloud.Config{
 			BaseURL:         acct.Effective.BaseURL,
@@ -62,13 +53,9 @@ var vzicloudVendor = mapping[vzicloudSnapshot]{
 		if err != nil {
 			return nil, err
 		}
-		windows := v.ExpiryWindows
-		return func(ctx context.Context) (vzicloudSnapshot, error) {
-			s, err := c.Fetch(ctx)
-			return vzicloudSnapshot{s, windows}, err
-		}, nil
+		return c.Fetch, nil
 	},
-	static: func(s vzicloudSnapshot, b *builder) {
+	static: func(s *vzicloud.Snapshot, b *builder) {
 		keys := slices.SortedFunc(maps.Keys(s.Grants), func(a, b vzicloud.GrantKey) int {
 			return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Type.Value, b.Type.Value), cmp.Compare(a.State.Value, b.State.Value))
 		})
@@ -79,11 +66,11 @@ var vzicloudVendor = mapping[vzicloudSnapshot]{
 			b.gauge(vzicloudPermanent, float64(s.Products[product].Permanent), product)
 		}
 	},
-	clocked: func(s vzicloudSnapshot, now time.Time, b *builder) {
+	clocked: func(acct config.Account, s *vzicloud.Snapshot, now time.Time, b *builder) {
 		for _, product := range slices.Sorted(maps.Keys(s.Products)) {
 			e := s.Products[product]
 			b.gauge(vzicloudExpired, float64(e.Expired(now)), product)
-			for _, w := range s.Windows {
+			for _, w := range acct.VZICloud.ExpiryWindows {
 				b.gauge(vzicloudExpiring, float64(e.Expiring(now, w.Duration)), product, w.Text)
 			}
 			if next, ok := e.NextExpiry(now); ok {

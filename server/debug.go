@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/quotaexporter/quota_exporter/collector"
@@ -41,9 +40,7 @@ func writeDebug(w io.Writer, d collector.Debug, now time.Time) {
 	fmt.Fprintf(w, "; next refresh: %s; upstream requests in the last hour: %d\n", nextRefresh(st, now), st.CallsLastHour)
 
 	fmt.Fprintln(w, "\nMetrics:")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(d.Metrics)
-	mfs, err := reg.Gather()
+	mfs, err := d.Metrics.Gather()
 	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range mfs {
 		if encErr := enc.Encode(mf); encErr != nil && err == nil {

@@ -53,6 +53,9 @@ type Options struct {
 	// with var-account and var-vendor set; "" for no link.
 	GrafanaURL string
 	Clock      func() time.Time // time.Now when nil
+	// MaxRequests bounds the renders of /metrics and /probe in progress at
+	// once; 0 for no bound.
+	MaxRequests int
 	// Cluster is this replica's shard (zero value: unsharded); the
 	// Exporter must own the same accounts.
 	Cluster cluster.Shards
@@ -71,6 +74,7 @@ type Server struct {
 	handlerOpts promhttp.HandlerOpts
 	grafana     *url.URL              // nil without a Grafana dashboard URL
 	fleet       atomic.Pointer[fleet] // every account of the config in force
+	renders     chan struct{}         // one token per render in progress; nil for no bound
 }
 
 // New builds the server; call Reload to load the first configuration.
@@ -103,6 +107,9 @@ func New(opts Options) (*Server, error) {
 			ErrorLog:      promLogger{level.Error(opts.Logger)},
 			ErrorHandling: promhttp.ContinueOnError,
 		},
+	}
+	if opts.MaxRequests > 0 {
+		s.renders = make(chan struct{}, opts.MaxRequests)
 	}
 	if err := opts.Registry.Register(s.reloadOK); err != nil {
 		return nil, err
@@ -211,7 +218,8 @@ func readOnly(h http.Handler) http.Handler {
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := scrapeContext(r)
 	defer cancel()
-	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, ""), s.opts.Registry)
+	g, _ := s.opts.Exporter.Gatherer(ctx, "", s.opts.Registry)
+	s.serveGatherer(w, r, g)
 }
 
 func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +228,10 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	if !s.opts.Exporter.Has(name) {
+	ctx, cancel := scrapeContext(r)
+	defer cancel()
+	g, ok := s.opts.Exporter.Gatherer(ctx, name, nil)
+	if !ok {
 		if s.redirectProbe(w, name) {
 			return
 		}
@@ -232,20 +243,21 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 		s.serveDebug(w, r, name)
 		return
 	}
-	ctx, cancel := scrapeContext(r)
-	defer cancel()
-	s.serveCollector(w, r, s.opts.Exporter.Collector(ctx, name), nil)
+	s.serveGatherer(w, r, g)
 }
 
-// serveCollector gathers one scrape's collector, plus the long-lived
-// registry when given, in a registry made for this request. The scrape goes
-// first so that the upstream counters already count its requests.
-func (s *Server) serveCollector(w http.ResponseWriter, r *http.Request, c prometheus.Collector, longLived prometheus.Gatherer) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	var g prometheus.Gatherer = reg
-	if longLived != nil {
-		g = prometheus.Gatherers{reg, longLived}
+// serveGatherer renders one scrape, unless --web.max-requests renders are
+// in progress already: then it answers 503 at once, so that a burst of
+// scrapes cannot hold more memory than that many renders.
+func (s *Server) serveGatherer(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
+	if s.renders != nil {
+		select {
+		case s.renders <- struct{}{}:
+			defer func() { <-s.renders }()
+		default:
+			http.Error(w, fmt.Sprintf("limit of concurrent scrapes reached (%d), try again later", cap(s.renders)), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	promhttp.HandlerFor(g, s.handlerOpts).ServeHTTP(w, r)
 }

@@ -415,3 +415,37 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The unchanged account kept its cache through every reload.
 	assert.Equal(t, int64(1), f.sims["ops"].Requests())
 }
+
+// Past --web.max-requests renders in progress, /metrics and /probe answer
+// 503 at once rather than queue; once a render ends, scrapes are served.
+func TestMaxRequestsRefusesRendersPastTheLimit(t *testing.T) {
+	f := newFixture(t, "ops")
+	opts := f.srv.opts
+	opts.MaxRequests, opts.Registry = 1, prometheus.NewRegistry()
+	srv, err := New(opts)
+	require.NoError(t, err)
+	require.NoError(t, srv.Reload())
+	h := httptest.NewServer(srv.Handler())
+	t.Cleanup(h.Close)
+	get := func(path string) int {
+		resp, err := http.Get(h.URL + path)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		_, err = io.Copy(io.Discard, resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode
+	}
+
+	f.sims["ops"].SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: time.Second})
+	first := make(chan int)
+	go func() { first <- get("/metrics") }() // waits for the slow refresh
+	require.Eventually(t, func() bool { return f.sims["ops"].Requests() == 1 }, 5*time.Second, time.Millisecond)
+	for _, path := range []string{"/metrics", "/probe?account=ops"} {
+		start := time.Now()
+		require.Equal(t, http.StatusServiceUnavailable, get(path), path)
+		require.Less(t, time.Since(start), 500*time.Millisecond, "refused at once, not queued")
+	}
+	require.Equal(t, http.StatusOK, <-first)
+	require.Equal(t, http.StatusOK, get("/metrics"), "served again once the render ended")
+	require.Equal(t, http.StatusOK, get("/-/healthy"), "other endpoints are not limited")
+}

@@ -155,6 +155,13 @@ func (f *statesFixture) bringToEveryState(t *testing.T) {
 	f.clock.Advance(6 * time.Minute)
 	f.get(t, "/probe?account=stale-account")
 	f.get(t, "/probe?account=ok-account")
+	// Both probes served the data they had and refresh ahead in the
+	// background: wait until both refreshes have ended.
+	require.Eventually(t, func() bool {
+		dom := parseStatus(t, f.get(t, "/"))
+		return strings.HasPrefix(dom.rows["stale-account"].cells["Failures / backoff"], "1") &&
+			dom.rows["ok-account"].cells["Calls (1h)"] == "2"
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 func (f *statesFixture) get(t *testing.T, path string) string {

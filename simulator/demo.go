@@ -91,6 +91,9 @@ type FaultInjector interface {
 	Requests() int64
 }
 
+// VZICloud is the demo's vzicloud simulator, whose grants bench/perf sets.
+func (d *Demo) VZICloud() *VZICloud { return d.vzicloud }
+
 // Simulators returns every simulator of the demo, by vendor name.
 func (d *Demo) Simulators() map[string]FaultInjector {
 	return map[string]FaultInjector{"aiops": d.aiops, "vzicloud": d.vzicloud, "tingyun": d.tingyun, "guoyangyun": d.guoyangyun}

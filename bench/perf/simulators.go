@@ -22,12 +22,16 @@ import (
 // answered with one line. The config comes first, ended by endOfConfig.
 const endOfConfig = "---end-of-config---"
 
-func serveSimulators(in io.Reader, out io.Writer) error {
-	demo, err := simulator.StartDemo(time.Now())
+func serveSimulators(in io.Reader, out io.Writer, grants int) error {
+	now := time.Now()
+	demo, err := simulator.StartDemo(now)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = demo.Close() }()
+	if all := simulator.DemoVZICloudGrants(now); grants < len(all) {
+		demo.VZICloud().SetGrants(all[:grants])
+	}
 	if _, err := fmt.Fprintf(out, "%s\n%s\n", demo.ConfigYAML(), endOfConfig); err != nil {
 		return err
 	}
@@ -74,12 +78,14 @@ type simulators struct {
 	config []byte
 }
 
-func startSimulators() (*simulators, error) {
+// startSimulators starts the child with grants vzicloud grants (at most the
+// demo's 3,000).
+func startSimulators(grants int) (*simulators, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	s := &simulators{cmd: exec.Command(self, "-simulators")}
+	s := &simulators{cmd: exec.Command(self, "-simulators", "-grants", strconv.Itoa(grants))}
 	s.cmd.Stderr = os.Stderr
 	if s.in, err = s.cmd.StdinPipe(); err != nil {
 		return nil, err
