@@ -83,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	shards, err := cluster.New(*clusterShards, *clusterShard, *clusterTemplate)
 	if err != nil {
-		_ = level.Error(logger).Log("msg", "invalid cluster flags", "err", err)
+		level.Error(logger).Log("msg", "invalid cluster flags", "err", err)
 		return 1
 	}
 	if shards.Count() > 1 && *clusterTemplate == "" {
@@ -94,12 +94,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *demo {
 		d, err := simulator.StartDemo(time.Now())
 		if err != nil {
-			_ = level.Error(logger).Log("msg", "starting the demo simulators failed", "err", err)
+			level.Error(logger).Log("msg", "starting the demo simulators failed", "err", err)
 			return 1
 		}
 		defer func() { _ = d.Close() }() // on exit; its servers only listen on loopback
 		load = func() (*config.Config, error) { return config.Parse(d.ConfigYAML(), "") }
-		_ = level.Info(logger).Log("msg", "demo mode: serving simulated vendor accounts; --config.file is ignored")
+		level.Info(logger).Log("msg", "demo mode: serving simulated vendor accounts; --config.file is ignored")
 	}
 
 	reg := prometheus.NewRegistry()
@@ -138,10 +138,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxRequests:     *maxRequests,
 	})
 	if err != nil {
-		_ = level.Error(logger).Log("msg", "setting up the server failed", "err", err)
+		level.Error(logger).Log("msg", "setting up the server failed", "err", err)
 		return 1
 	}
-	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := srv.Reload(); err != nil {
 		// Reload has logged the reason.
 		return 1
@@ -156,14 +156,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() { errc <- web.ListenAndServe(httpServer, webFlags, slogger) }()
 	select {
 	case err := <-errc:
-		_ = level.Error(logger).Log("msg", "serving failed", "err", err)
+		level.Error(logger).Log("msg", "serving failed", "err", err)
 		return 1
 	case <-ctx.Done():
-		_ = level.Info(logger).Log("msg", "shutting down")
+		level.Info(logger).Log("msg", "shutting down")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = level.Warn(logger).Log("msg", "shutdown incomplete", "err", err)
+			level.Warn(logger).Log("msg", "shutdown incomplete", "err", err)
 		}
 		return 0
 	}

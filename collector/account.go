@@ -182,7 +182,7 @@ func (a *account) publish(set *metricSet, rec *refreshRecord) {
 	s.failures++
 	wait := a.backoff(s.failures, err)
 	s.retryAt = end.Add(wait)
-	_ = level.Warn(a.logger).Log("msg", "refresh failed", "result", upstream.ResultOf(err), "failures", s.failures, "retry_in", wait, "err", err)
+	level.Warn(a.logger).Log("msg", "refresh failed", "result", upstream.ResultOf(err), "failures", s.failures, "retry_in", wait, "err", err)
 }
 
 func (a *account) backoff(failures int, err error) time.Duration {

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -83,9 +84,7 @@ func (s *storedVendors) requests() map[string]int64 {
 func allVendorSeries(got map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for _, v := range simulatedVendors {
-		for k, x := range vendorSeries(got, v.series) {
-			out[k] = x
-		}
+		maps.Copy(out, vendorSeries(got, v.series))
 	}
 	return out
 }

@@ -127,10 +127,10 @@ func (b *builder) stateSet(d *metricDesc, states []stateName, current upstream.C
 	for _, s := range states {
 		is := current.Valid && current.Value == s.code
 		known = known || is
-		b.gauge(d, boolValue(is), append(labels[:len(labels):len(labels)], s.name)...)
+		b.gauge(d, boolValue(is), append(slices.Clip(labels), s.name)...)
 	}
 	if !known {
-		b.gauge(d, 1, append(labels[:len(labels):len(labels)], "unknown")...)
+		b.gauge(d, 1, append(slices.Clip(labels), "unknown")...)
 	}
 }
 

@@ -138,7 +138,7 @@ func (s *Server) Reload() error {
 	s.reloadOK.Set(1)
 	s.reloadTime.Set(float64(s.opts.Clock().UnixNano()) / 1e9)
 	s.ready.Store(true)
-	_ = level.Info(s.opts.Logger).Log("msg", "configuration loaded")
+	level.Info(s.opts.Logger).Log("msg", "configuration loaded")
 	return nil
 }
 

@@ -164,16 +164,17 @@ func (v *VZICloud) authorized(r *http.Request) (code int, ok bool) {
 		}
 	}
 	sort.Strings(names)
-	resource := r.URL.Path
+	var resource strings.Builder
+	resource.WriteString(r.URL.Path)
 	for i, name := range names {
 		sep := "&"
 		if i == 0 {
 			sep = "?"
 		}
-		resource += sep + name + "=" + strings.Join(q[name], "&"+name+"=")
+		resource.WriteString(sep + name + "=" + strings.Join(q[name], "&"+name+"="))
 	}
 	mac := hmac.New(sha1.New, []byte(v.secret))
-	fmt.Fprintf(mac, "GET\n\n\n%d\n%s", expires, resource)
+	fmt.Fprintf(mac, "GET\n\n\n%d\n%s", expires, resource.String())
 	want := base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(signature), []byte(want)) {
 		return 1004, false

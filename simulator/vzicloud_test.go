@@ -6,6 +6,7 @@ import (
 	"crypto/sha1" //nolint:gosec // the vendor's signature is HMAC-SHA1
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -56,9 +57,7 @@ func vziSign(params url.Values, keyID, secret string, expires int64) url.Values 
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write([]byte("GET\n\n\n" + strconv.FormatInt(expires, 10) + "\n" + resource))
 	q := url.Values{}
-	for name, vs := range params {
-		q[name] = vs
-	}
+	maps.Copy(q, params)
 	q.Set("accesskey_id", keyID)
 	q.Set("expires", strconv.FormatInt(expires, 10))
 	q.Set("signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))

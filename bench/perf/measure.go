@@ -386,7 +386,7 @@ func rssMiB() float64 {
 	if err != nil {
 		return 0
 	}
-	for _, line := range bytes.Split(status, []byte("\n")) {
+	for line := range bytes.SplitSeq(status, []byte("\n")) {
 		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
 			var kib float64
 			_, _ = fmt.Sscanf(strings.TrimSpace(string(rest)), "%f", &kib)

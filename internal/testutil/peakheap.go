@@ -24,9 +24,7 @@ func PeakHeap(f func()) uint64 {
 		stop = make(chan struct{})
 		wg   sync.WaitGroup
 	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		t := time.NewTicker(100 * time.Microsecond)
 		defer t.Stop()
 		for {
@@ -37,7 +35,7 @@ func PeakHeap(f func()) uint64 {
 			case <-t.C:
 			}
 		}
-	}()
+	})
 	f()
 	close(stop)
 	wg.Wait()

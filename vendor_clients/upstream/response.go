@@ -129,12 +129,10 @@ func Unmarshal(data []byte, v any) error {
 	if err == nil {
 		return nil
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
+	if _, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Errorf("malformed JSON: %w", err) // names one character at most
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		if lit, ok := strings.CutPrefix(te.Value, "number "); ok && json.Valid([]byte(lit)) {
 			te.Value = "number"
 		}

@@ -76,8 +76,7 @@ func ResultOf(err error) Result {
 	if err == nil {
 		return ResultSuccess
 	}
-	var ue *Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*Error](err); ok {
 		return ue.Result
 	}
 	return ResultDecodeError
@@ -85,8 +84,7 @@ func ResultOf(err error) Result {
 
 // RetryAfterOf returns the Retry-After the vendor asked for, or 0.
 func RetryAfterOf(err error) time.Duration {
-	var ue *Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*Error](err); ok {
 		return ue.RetryAfter
 	}
 	return 0
@@ -254,8 +252,7 @@ func (c *Client) do(ctx context.Context, req *http.Request, decode DecodeFunc, r
 // transportError classifies an error from http.Client.Do and strips the URL
 // that *url.Error would print.
 func transportError(ctx context.Context, err error) *Error {
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
+	if urlErr, ok := errors.AsType[*url.Error](err); ok {
 		err = urlErr.Err
 	}
 	if refused := refusedRedirect(err); refused != nil {

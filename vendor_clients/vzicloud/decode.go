@@ -291,8 +291,7 @@ func readGrant(dec *jsontext.Decoder, g *grant) error {
 			return malformed(err)
 		}
 		if err := field.UnmarshalJSON(raw); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) { // named as encoding/json names a struct field
+			if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok { // named as encoding/json names a struct field
 				te.Struct, te.Field = "grant", fieldName
 			}
 			return err
@@ -351,8 +350,7 @@ func malformed(err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *jsontext.SyntacticError
-	if errors.As(err, &se) {
+	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok {
 		cause := se.Err
 		if cause == nil {
 			cause = errors.New("invalid syntax")
