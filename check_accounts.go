@@ -21,7 +21,7 @@ func checkAccounts(load func() (*config.Config, error), exporter *collector.Expo
 	}
 	checks := exporter.CheckAccounts()
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tVENDOR\tRESULT\tDURATION\tSERIES\tERROR")
+	fmt.Fprintln(tw, "ACCOUNT\tVENDOR\tSHARD\tRESULT\tDURATION\tSERIES\tERROR")
 	failed := 0
 	for _, c := range checks {
 		problem := "-"
@@ -29,7 +29,7 @@ func checkAccounts(load func() (*config.Config, error), exporter *collector.Expo
 			failed++
 			problem = fmt.Sprintf("%s: %v", collector.ResultMeaning(c.Result), c.Err)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", c.Name, c.Vendor, c.Result, c.Duration.Round(time.Millisecond), c.Series, problem)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", c.Name, c.Vendor, c.Shard, c.Result, c.Duration.Round(time.Millisecond), c.Series, problem)
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(stderr, "writing the results: %v\n", err)

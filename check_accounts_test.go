@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quotaexporter/quota_exporter/cluster"
 	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/simulator"
 )
@@ -45,9 +46,9 @@ func TestCheckAccounts(t *testing.T) {
 		assert.Equal(t, 0, exit, stdout.String()+stderr.String())
 		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 		require.Len(t, lines, 3, stdout.String())
-		assert.Regexp(t, `^ACCOUNT +VENDOR +RESULT +DURATION +SERIES +ERROR$`, lines[0])
-		assert.Regexp(t, `^ops +aiops +success +\S+ +\d+ +-$`, lines[1])
-		assert.Regexp(t, `^cameras +vzicloud +success +\S+ +\d+ +-$`, lines[2])
+		assert.Regexp(t, `^ACCOUNT +VENDOR +SHARD +RESULT +DURATION +SERIES +ERROR$`, lines[0])
+		assert.Regexp(t, `^ops +aiops +0 +success +\S+ +\d+ +-$`, lines[1])
+		assert.Regexp(t, `^cameras +vzicloud +0 +success +\S+ +\d+ +-$`, lines[2])
 		assert.Equal(t, strings.Index(lines[0], "RESULT"), strings.Index(lines[2], "success"), "aligned")
 		assert.NotRegexp(t, ` 0 +-$`, lines[1], "the series are counted")
 		assert.Contains(t, stderr.String(), "all 2 accounts succeeded")
@@ -60,10 +61,29 @@ func TestCheckAccounts(t *testing.T) {
 		assert.Equal(t, 1, exit, stdout.String()+stderr.String())
 		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 		require.Len(t, lines, 4, stdout.String())
-		assert.Regexp(t, `^ops +aiops +success `, lines[1])
-		assert.Regexp(t, `^revoked +aiops +auth_error +\S+ +0 +the vendor rejected the credentials: GET http://127\.0\.0\.1:\d+/\S+: auth_error: HTTP status 401: vendor says "token <redacted> is not valid"$`, lines[3])
+		assert.Regexp(t, `^ops +aiops +0 +success `, lines[1])
+		assert.Regexp(t, `^revoked +aiops +0 +auth_error +\S+ +0 +the vendor rejected the credentials: GET http://127\.0\.0\.1:\d+/\S+: auth_error: HTTP status 401: vendor says "token <redacted> is not valid"$`, lines[3])
 		assert.Contains(t, stderr.String(), "1 of 3 accounts failed")
 		canary.AssertAbsent(t, stdout.String()+stderr.String(), nil, secrets)
+	})
+
+	t.Run("one shard", func(t *testing.T) {
+		// Each replica checks only the accounts it owns, and says which shard it is.
+		for shard := range 2 {
+			var stdout, stderr bytes.Buffer
+			run([]string{"--check-accounts", "--cluster.shards=2", fmt.Sprintf("--cluster.shard=%d", shard), "--config.file", writeConfig(t, good+revoked)}, &stdout, &stderr)
+			lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")[1:]
+			var want []string
+			for _, name := range []string{"ops", "cameras", "revoked"} {
+				if cluster.Owner(name, 2) == shard {
+					want = append(want, name)
+				}
+			}
+			require.Len(t, lines, len(want), stdout.String())
+			for i, name := range want {
+				assert.Regexp(t, fmt.Sprintf(`^%s +\S+ +%d +`, name, shard), lines[i])
+			}
+		}
 	})
 
 	t.Run("invalid configuration", func(t *testing.T) {

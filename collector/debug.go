@@ -121,6 +121,7 @@ func (s *served) Gather() ([]*dto.MetricFamily, error) {
 type Check struct {
 	Name     string
 	Vendor   string
+	Shard    int // this replica's, which owns the account
 	Result   upstream.Result
 	Duration time.Duration
 	Series   int   // vendor series the answer makes
@@ -139,7 +140,7 @@ func (e *Exporter) CheckAccounts() []Check {
 		wg.Go(func() {
 			a.refresh()
 			st := a.snapshot()
-			c := Check{Name: a.name, Vendor: a.vendor, Result: upstream.ResultOf(st.last.err), Duration: st.lastDuration, Err: st.last.err}
+			c := Check{Name: a.name, Vendor: a.vendor, Shard: e.opts.Shard, Result: upstream.ResultOf(st.last.err), Duration: st.lastDuration, Err: st.last.err}
 			if c.Err == nil {
 				c.Series = st.data.series
 			}
