@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logLevel        = app.Flag("log.level", "Only log messages with the given severity or above. "+oneOf(logging.Levels)).Default("info").Enum(logging.Levels...)
 		logFormat       = app.Flag("log.format", "Output format of log messages. "+oneOf(logging.Formats)).Default("logfmt").Enum(logging.Formats...)
 		storagePath     = app.Flag("storage.path", "Directory where every account's last good answer is kept across restarts; none keeps answers in memory only.").String()
-		maxRequests     = app.Flag("web.max-requests", "Renders of /metrics and /probe in progress at once; past it, 503 at once (0 = no limit).").Default("40").Int()
+		maxRequests     = app.Flag("web.max-requests", "Renders of /metrics, /probe and the status page in progress at once; past it, 503 at once (0 = no limit).").Default("40").Int()
 		webFlags        = kingpinflag.AddFlags(app, defaultListenAddress)
 
 		clusterShards   = app.Flag("cluster.shards", "Number of exporter replicas sharing the accounts; each account belongs to one of them.").Default("1").Int()

@@ -53,8 +53,8 @@ type Options struct {
 	// with var-account and var-vendor set; "" for no link.
 	GrafanaURL string
 	Clock      func() time.Time // time.Now when nil
-	// MaxRequests bounds the renders of /metrics and /probe in progress at
-	// once; 0 for no bound.
+	// MaxRequests bounds the renders of /metrics, /probe and the status page
+	// in progress at once; 0 for no bound.
 	MaxRequests int
 	// Cluster is this replica's shard (zero value: unsharded); the
 	// Exporter must own the same accounts.
@@ -184,8 +184,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// read registers an endpoint that only reads: every one but /-/reload.
 	read := func(path string, h http.HandlerFunc) { mux.Handle(path, readOnly(h)) }
-	read(s.opts.TelemetryPath, s.serveMetrics)
-	read("/probe", s.serveProbe)
+	read(s.opts.TelemetryPath, s.bounded(s.serveMetrics))
+	read("/probe", s.bounded(s.serveProbe))
 	read("/sd", s.serveSD)
 	read("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
@@ -198,7 +198,7 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "Ready")
 	})
 	mux.HandleFunc("/-/reload", s.serveReload)
-	read("/", s.serveStatus)
+	read("/", s.bounded(s.serveStatus))
 	return mux
 }
 
@@ -246,11 +246,14 @@ func (s *Server) serveProbe(w http.ResponseWriter, r *http.Request) {
 	s.serveGatherer(w, r, g)
 }
 
-// serveGatherer renders one scrape, unless --web.max-requests renders are
-// in progress already: then it answers 503 at once, so that a burst of
-// scrapes cannot hold more memory than that many renders.
-func (s *Server) serveGatherer(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
-	if s.renders != nil {
+// bounded serves with h unless --web.max-requests renders are in progress
+// already: then it answers 503 at once, so that a burst of scrapes cannot
+// hold more memory than that many renders.
+func (s *Server) bounded(h http.HandlerFunc) http.HandlerFunc {
+	if s.renders == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case s.renders <- struct{}{}:
 			defer func() { <-s.renders }()
@@ -258,7 +261,12 @@ func (s *Server) serveGatherer(w http.ResponseWriter, r *http.Request, g prometh
 			http.Error(w, fmt.Sprintf("limit of concurrent scrapes reached (%d), try again later", cap(s.renders)), http.StatusServiceUnavailable)
 			return
 		}
+		h(w, r)
 	}
+}
+
+// serveGatherer renders one scrape.
+func (s *Server) serveGatherer(w http.ResponseWriter, r *http.Request, g prometheus.Gatherer) {
 	promhttp.HandlerFor(g, s.handlerOpts).ServeHTTP(w, r)
 }
 

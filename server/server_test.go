@@ -416,8 +416,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	assert.Equal(t, int64(1), f.sims["ops"].Requests())
 }
 
-// Past --web.max-requests renders in progress, /metrics and /probe answer
-// 503 at once rather than queue; once a render ends, scrapes are served.
+// Past --web.max-requests renders in progress, /metrics, /probe and the
+// status page answer 503 at once rather than queue; once a render ends,
+// scrapes are served.
 func TestMaxRequestsRefusesRendersPastTheLimit(t *testing.T) {
 	f := newFixture(t, "ops")
 	opts := f.srv.opts
@@ -440,7 +441,7 @@ func TestMaxRequestsRefusesRendersPastTheLimit(t *testing.T) {
 	first := make(chan int)
 	go func() { first <- get("/metrics") }() // waits for the slow refresh
 	require.Eventually(t, func() bool { return f.sims["ops"].Requests() == 1 }, 5*time.Second, time.Millisecond)
-	for _, path := range []string{"/metrics", "/probe?account=ops"} {
+	for _, path := range []string{"/metrics", "/probe?account=ops", "/probe?account=ops&debug=true", "/"} {
 		start := time.Now()
 		require.Equal(t, http.StatusServiceUnavailable, get(path), path)
 		require.Less(t, time.Since(start), 500*time.Millisecond, "refused at once, not queued")
