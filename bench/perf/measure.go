@@ -26,6 +26,7 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/testclock"
 	"github.com/quotaexporter/quota_exporter/server"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
@@ -55,21 +56,7 @@ type rig struct {
 	exporter *collector.Exporter
 	registry *prometheus.Registry
 	accounts int
-
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (r *rig) clock() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.now
-}
-
-func (r *rig) advance(d time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.now = r.now.Add(d)
+	clock    *testclock.Clock
 }
 
 // newRig builds a rig on the simulators with perVendor accounts of each
@@ -101,8 +88,8 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 			cfg.Accounts = append(cfg.Accounts, c)
 		}
 	}
-	r := &rig{sims: sims, now: time.Now(), registry: prometheus.NewRegistry(), accounts: len(cfg.Accounts)}
-	r.exporter = collector.New(collector.Options{Clock: r.clock, Logger: log.NewNopLogger(), Registerer: r.registry, UserAgent: "quota_exporter/perf"})
+	r := &rig{sims: sims, clock: testclock.New(time.Now()), registry: prometheus.NewRegistry(), accounts: len(cfg.Accounts)}
+	r.exporter = collector.New(collector.Options{Clock: r.clock.Now, Logger: log.NewNopLogger(), Registerer: r.registry, UserAgent: "quota_exporter/perf"})
 	srv, err := server.New(server.Options{
 		Logger: log.NewNopLogger(), Load: func() (*config.Config, error) { return cfg, nil },
 		Exporter: r.exporter, Registry: r.registry, TelemetryPath: "/metrics", Landing: web.LandingConfig{Name: "perf"},
@@ -189,7 +176,7 @@ func measure(o options) (figures, error) {
 	cpu0 := cpuTime()
 	if err := profiled(o.ColdProfile, func() {
 		for range 3 {
-			r.advance(time.Hour) // every cache expired
+			r.clock.Advance(time.Hour) // every cache expired
 			d, _ := scrape(r.handler)
 			cold = append(cold, d)
 		}
@@ -203,7 +190,7 @@ func measure(o options) (figures, error) {
 
 	// Steady memory: scrapes 20s apart, a refresh every cache_ttl.
 	for range 200 {
-		r.advance(20 * time.Second)
+		r.clock.Advance(20 * time.Second)
 		scrape(r.handler)
 	}
 	runtime.GC()
@@ -307,7 +294,7 @@ func cacheRows(sims *simulators, perVendor int) ([]row, error) {
 	}
 	scrape(r.handler)
 	// 100 concurrent scrapes at cache expiry share one refresh per account.
-	r.advance(time.Hour)
+	r.clock.Advance(time.Hour)
 	before := r.upstreamRequests()
 	lat := make([]time.Duration, 100)
 	var wg sync.WaitGroup
@@ -318,11 +305,11 @@ func cacheRows(sims *simulators, perVendor int) ([]row, error) {
 	perAccount := float64(r.upstreamRequests()-before) / float64(r.accounts)
 	slices.Sort(lat)
 	// Upstream load over a simulated hour of 15s scrapes.
-	r.advance(time.Hour)
+	r.clock.Advance(time.Hour)
 	before = r.upstreamRequests()
 	for range 240 {
 		scrape(r.handler)
-		r.advance(15 * time.Second)
+		r.clock.Advance(15 * time.Second)
 	}
 	perHour := float64(r.upstreamRequests()-before) / float64(r.accounts)
 	return []row{
