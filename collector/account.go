@@ -132,9 +132,13 @@ func (a *account) current(ctx context.Context) state {
 // needsRefresh: the data is near the end of cache_ttl (or missing) and no
 // backoff is in force.
 func (a *account) needsRefresh(st state, now time.Time) bool {
-	aheadAt := time.Duration(float64(a.cacheTTL) * refreshAheadAt)
-	fresh := st.data != nil && now.Sub(st.dataTime) < aheadAt
+	fresh := st.data != nil && now.Before(a.refreshDue(st))
 	return !fresh && !now.Before(st.retryAt)
+}
+
+// refreshDue is when the data is old enough for a scrape to refresh ahead.
+func (a *account) refreshDue(st state) time.Time {
+	return st.dataTime.Add(time.Duration(float64(a.cacheTTL) * refreshAheadAt))
 }
 
 func (a *account) snapshot() state {

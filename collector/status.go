@@ -29,8 +29,9 @@ type AccountStatus struct {
 	// Serving says vendor data is served; DataAge is its age then.
 	Serving bool
 	DataAge time.Duration
-	// NextRefresh is when a scrape will next refresh the account: the data's
-	// cache_ttl ends or the backoff does. Zero: the next scrape refreshes.
+	// NextRefresh is when a scrape will next refresh the account: when the
+	// data is old enough to refresh ahead (4/5 of cache_ttl) or the backoff
+	// ends. Zero: the next scrape refreshes.
 	NextRefresh time.Time
 	Failures    int           // consecutive failed refreshes
 	Backoff     time.Duration // time left before a refresh is allowed again; 0 when none
@@ -87,7 +88,7 @@ func (a *account) status(now time.Time) AccountStatus {
 		s.Backoff = st.retryAt.Sub(now)
 	}
 	if st.data != nil {
-		s.NextRefresh = st.dataTime.Add(a.cacheTTL)
+		s.NextRefresh = a.refreshDue(st)
 	}
 	if st.retryAt.After(s.NextRefresh) {
 		s.NextRefresh = st.retryAt

@@ -271,7 +271,7 @@ func (f *statesFixture) assertEveryState(t *testing.T, page string) statusDOM {
 	}
 	ok, stale, waiting := dom.rows["ok-account"], dom.rows["stale-account"], dom.rows["waiting-account"]
 	assert.Equal(t, "2026-11-30 09:06:00 UTC 0s ago", ok.cells["Last success"])
-	assert.Equal(t, "in 5m", ok.cells["Next refresh"])
+	assert.Equal(t, "in 4m", ok.cells["Next refresh"], "refresh ahead at 4/5 of cache_ttl 5m")
 	assert.Equal(t, "2", ok.cells["Calls (1h)"], "two refreshes of one request")
 	assert.Equal(t, "3", dom.rows["cameras"].cells["Calls (1h)"], "three pages")
 	assert.Equal(t, "2026-11-30 09:00:00 UTC 6m ago", stale.cells["Last success"])
