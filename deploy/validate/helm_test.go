@@ -126,42 +126,34 @@ func (r *rendered) add(t *testing.T, file string, doc []byte) {
 	t.Helper()
 	var meta metav1.TypeMeta
 	require.NoError(t, yaml.Unmarshal(doc, &meta), file)
-	strict := func(into any, apiVersion string) {
-		require.Equal(t, apiVersion, meta.APIVersion, "%s: %s", file, meta.Kind)
-		require.NoError(t, yaml.UnmarshalStrict(doc, into), "%s: %s", file, meta.Kind)
-	}
 	switch meta.Kind {
 	case "StatefulSet":
-		var o appsv1.StatefulSet
-		strict(&o, "apps/v1")
-		r.statefulSets = append(r.statefulSets, o)
+		appendStrict(t, file, meta, doc, "apps/v1", &r.statefulSets)
 	case "Service":
-		var o corev1.Service
-		strict(&o, "v1")
-		r.services = append(r.services, o)
+		appendStrict(t, file, meta, doc, "v1", &r.services)
 	case "ConfigMap":
-		var o corev1.ConfigMap
-		strict(&o, "v1")
-		r.configMaps = append(r.configMaps, o)
+		appendStrict(t, file, meta, doc, "v1", &r.configMaps)
 	case "ServiceAccount":
-		var o corev1.ServiceAccount
-		strict(&o, "v1")
-		r.serviceAccounts = append(r.serviceAccounts, o)
+		appendStrict(t, file, meta, doc, "v1", &r.serviceAccounts)
 	case "PodDisruptionBudget":
-		var o policyv1.PodDisruptionBudget
-		strict(&o, "policy/v1")
-		r.pdbs = append(r.pdbs, o)
+		appendStrict(t, file, meta, doc, "policy/v1", &r.pdbs)
 	case "PodMonitor":
-		var o monitoringv1.PodMonitor
-		strict(&o, operatorAPI)
-		r.podMonitors = append(r.podMonitors, o)
+		appendStrict(t, file, meta, doc, operatorAPI, &r.podMonitors)
 	case "PrometheusRule":
-		var o monitoringv1.PrometheusRule
-		strict(&o, operatorAPI)
-		r.rules = append(r.rules, o)
+		appendStrict(t, file, meta, doc, operatorAPI, &r.rules)
 	default:
 		t.Fatalf("%s: kind %q has no API type in this test: add it", file, meta.Kind)
 	}
+}
+
+// appendStrict decodes doc into a T, refusing any field T does not know,
+// and appends it to list.
+func appendStrict[T any](t *testing.T, file string, meta metav1.TypeMeta, doc []byte, apiVersion string, list *[]T) {
+	t.Helper()
+	require.Equal(t, apiVersion, meta.APIVersion, "%s: %s", file, meta.Kind)
+	var o T
+	require.NoError(t, yaml.UnmarshalStrict(doc, &o), "%s: %s", file, meta.Kind)
+	*list = append(*list, o)
 }
 
 func loadChart(t *testing.T) *chart.Chart {
