@@ -70,7 +70,6 @@ type account struct {
 type state struct {
 	data         *metricSet
 	dataTime     time.Time // end of the refresh that fetched data
-	refreshed    bool      // a refresh has finished at least once
 	lastOK       bool
 	lastDuration time.Duration
 	failures     int
@@ -173,7 +172,6 @@ func (a *account) publish(set *metricSet, rec *refreshRecord) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := &a.state
-	s.refreshed = true
 	s.last = rec
 	a.calls.add(end, len(rec.trace.Requests()))
 	s.lastOK = err == nil

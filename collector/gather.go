@@ -96,7 +96,7 @@ func (s *scrape) Gather() ([]*dto.MetricFamily, error) {
 // ownSeries adds the exporter's own series of an account.
 func ownSeries(b *builder, a *account, st state, servable bool, now time.Time) {
 	b.ownGauge(ownSuccess, a.ownLabels, boolValue(st.lastOK))
-	if st.refreshed {
+	if st.last != nil { // a refresh has finished
 		b.ownGauge(ownDuration, a.ownLabels, st.lastDuration.Seconds())
 	}
 	if !st.dataTime.IsZero() {
