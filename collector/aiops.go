@@ -43,7 +43,7 @@ var aiopsVendor = mapping[*aiops.Snapshot]{
 		c := aiops.New(aiops.Config{
 			BaseURL:  acct.Effective.BaseURL,
 			Email:    acct.AIOps.Email,
-			Token:    acct.AIOps.TokenSource().Read,
+			Token:    acct.Secret.Read,
 			Location: acct.Effective.Location,
 		}, up)
 		return c.Fetch, nil

@@ -189,9 +189,13 @@ func (e *Exporter) newAccount(ac config.Account, counts *requestCounts) (*accoun
 		FollowRedirects: ac.Effective.HTTPClientConfig.FollowRedirects,
 	}
 	logger := log.With(e.opts.Logger, "account", ac.Name, "vendor", ac.Effective.Vendor)
-	src, err := v.newSource(ac.WithSecretWarning(func(file string) {
+	// The warning is set on the client's copy only: the account itself is
+	// compared across reloads, and funcs never compare equal.
+	withWarning := ac
+	withWarning.Secret.Warn = func(file string) {
 		level.Warn(logger).Log("msg", "the secret file is readable by every user of the machine; make it readable by the exporter only (e.g. mode 0400)", "file", file)
-	}), up)
+	}
+	src, err := v.newSource(withWarning, up)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ var guoyangyunVendor = mapping[*guoyangyun.Snapshot]{
 		return guoyangyun.New(guoyangyun.Config{
 			BaseURL:   acct.Effective.BaseURL,
 			Appkey:    acct.Guoyangyun.Appkey,
-			Appsecret: acct.Guoyangyun.AppsecretSource().Read,
+			Appsecret: acct.Secret.Read,
 			Username:  acct.Guoyangyun.Username,
 		}, up).Fetch, nil
 	},

@@ -107,8 +107,8 @@ func describeType(b *strings.Builder, t reflect.Type, seen map[reflect.Type]bool
 
 // identityOf is a digest of what an account's answer depends on: the vendor,
 // the base URL, the time zone its dates were read in and the vendor block's
-// fields except credentials (inline or as files), which authenticate but do
-// not choose the data. A stored answer is served only to the same identity.
+// fields; not the credential (Account.Secret, inline or a file), which
+// authenticates but does not choose the data. A stored answer is served only to the same identity.
 // The digest, not the fields, is stored: an email stays out of the file.
 func identityOf(ac config.Account) (string, error) {
 	fields := map[string]any{}
@@ -118,9 +118,6 @@ func identityOf(ac config.Account) (string, error) {
 	if block.IsValid() && !block.IsNil() {
 		b := block.Elem()
 		for f, v := range b.Fields() {
-			if !f.IsExported() || f.Type == reflect.TypeFor[config.Secret]() || strings.HasSuffix(f.Name, "File") {
-				continue
-			}
 			fields[f.Name] = v.Interface()
 		}
 	}

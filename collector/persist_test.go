@@ -163,7 +163,7 @@ func TestIdentityChangeRefetchesOnlyThatAccount(t *testing.T) {
 		"vzicloud": fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 1000}", simKeyID, simKeySecret),
 	})
 	changed.Accounts[0].Effective.CacheTTL = 10 * time.Minute
-	changed.Accounts[2].Tingyun.Authkey = "rotated"
+	changed.Accounts[2].Secret.Value = "rotated"
 	logs := &syncbuf.Buffer{}
 	restarted := s.start(t, dir, changed, logs)
 	got := scrapeOnce(t, restarted, t.Context(), "")

@@ -27,7 +27,7 @@ var tingyunVendor = mapping[*tingyun.Snapshot]{
 	client: func(acct config.Account, up *upstream.Client) (fetcher[*tingyun.Snapshot], error) {
 		return tingyun.New(tingyun.Config{
 			BaseURL:  acct.Effective.BaseURL,
-			Authkey:  acct.Tingyun.AuthkeySource().Read,
+			Authkey:  acct.Secret.Read,
 			Location: acct.Effective.Location,
 		}, up).Fetch, nil
 	},

@@ -46,7 +46,7 @@ var vzicloudVendor = mapping[*vzicloud.Snapshot]{
 		c, err := vzicloud.New(vzicloud.Config{
 			BaseURL:         acct.Effective.BaseURL,
 			AccessKeyID:     v.AccessKeyID,
-			AccessKeySecret: v.SecretSource().Read,
+			AccessKeySecret: acct.Secret.Read,
 			PageSize:        v.PageSize,
 			Wheres:          v.Wheres,
 		}, up)

@@ -12,10 +12,13 @@ import (
 	"time"
 	_ "time/tzdata" // zone names must load in a scratch or distroless image too
 
+	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quotaexporter/quota_exporter/internal/quote"
+	"github.com/quotaexporter/quota_exporter/internal/secret"
+	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/aiops"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/guoyangyun"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/tingyun"
@@ -38,13 +41,13 @@ func Load(path string) (*Config, error) {
 // the working directory. The error lists every problem found, one a line.
 // Secret files are not read: see CheckSecretFiles.
 func Parse(data []byte, dir string) (*Config, error) {
-	root, err := parseYAML(data)
+	root, err := strictyaml.Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{dir: dir}
-	cfg := d.config(root)
-	if err := d.err(); err != nil {
+	var errs strictyaml.Errors
+	cfg := decode(errs.Root(root), root, dir)
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -53,26 +56,24 @@ func Parse(data []byte, dir string) (*Config, error) {
 // account is an account being decoded, with what its checks need.
 type account struct {
 	*Account
-	o      *object
-	blocks map[string]*object // the vendor blocks' mappings by name
+	o      *strictyaml.Object
+	blocks map[string]*strictyaml.Object // the vendor blocks' mappings by name
 }
 
-func (d *decoder) config(n *yaml.Node) *Config {
+func decode(top strictyaml.At, n *yaml.Node, dir string) *Config {
 	c := &Config{}
-	var defaults *object
+	var defaults *strictyaml.Object
 	var accounts []account
-	top := at{d: d, line: n.Line}
-	o := top.mapping(n, map[string]decodeFunc{
-		"defaults": func(a at, v *yaml.Node) { defaults = a.mapping(v, c.Defaults.fields()) },
+	o := top.Mapping(n, strictyaml.Fields{
+		"defaults": func(a strictyaml.At, v *yaml.Node) { defaults = a.Mapping(v, c.Defaults.fields()) },
 		"limits":   c.decodeLimits,
-		"accounts": func(a at, v *yaml.Node) {
-			if v = resolve(v); v.Kind == yaml.SequenceNode {
+		"accounts": func(a strictyaml.At, v *yaml.Node) {
+			if v = strictyaml.Resolve(v); v.Kind == yaml.SequenceNode {
 				c.Accounts = make([]Account, len(v.Content))
 			}
-			a.list(v, func(i int, e at, v *yaml.Node) {
-				acct := account{Account: &c.Accounts[i], blocks: map[string]*object{}}
-				e = at{d: d, account: accountLabel(v, e.path), line: e.line}
-				if acct.o = e.mapping(v, acct.fields(acct.blocks)); acct.o != nil {
+			a.List(v, func(i int, e strictyaml.At, v *yaml.Node) {
+				acct := account{Account: &c.Accounts[i], blocks: map[string]*strictyaml.Object{}}
+				if acct.o = e.InAccount(accountLabel(v, e.Path)).Mapping(v, acct.fields()); acct.o != nil {
 					accounts = append(accounts, acct)
 				}
 			})
@@ -82,19 +83,19 @@ func (d *decoder) config(n *yaml.Node) *Config {
 		return c
 	}
 	if len(c.Accounts) == 0 {
-		o.errorf("accounts", "must list at least one account")
+		o.Errorf("accounts", "must list at least one account")
 	}
 	if defaults != nil {
-		c.Defaults.check(defaults, c.Defaults.or(builtin), d.dir)
+		c.Defaults.check(defaults, c.Defaults.or(builtin), dir)
 	}
 	firstLine := map[string]int{}
 	for _, a := range accounts {
 		if line, dup := firstLine[a.Name]; dup {
-			a.o.errorf("name", "duplicate: account %s is already defined on line %d", quote.Text(a.Name), line)
+			a.o.Errorf("name", "duplicate: account %s is already defined on line %d", quote.Text(a.Name), line)
 		} else if a.Name != "" {
-			firstLine[a.Name] = a.o.keys["name"].Line
+			firstLine[a.Name] = a.o.Keys["name"].Line
 		}
-		a.check(c, d.dir)
+		a.check(c, dir)
 	}
 	return c
 }
@@ -103,71 +104,72 @@ func (d *decoder) config(n *yaml.Node) *Config {
 // position (`accounts[3]`).
 func accountLabel(n *yaml.Node, position string) string {
 	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if k.Value == "name" && v.Kind == yaml.ScalarNode && !isNull(v) && v.Value != "" {
+		k, v := n.Content[i], strictyaml.Resolve(n.Content[i+1])
+		if k.Value == "name" && v.Kind == yaml.ScalarNode && !strictyaml.IsNull(v) && v.Value != "" {
 			return "account " + quote.Text(v.Value)
 		}
 	}
 	return position
 }
 
-func (s *Settings) fields() map[string]decodeFunc {
-	return map[string]decodeFunc{
-		"cache_ttl":          parsed(&s.CacheTTL, model.ParseDuration),
-		"timeout":            parsed(&s.Timeout, model.ParseDuration),
-		"refresh_timeout":    parsed(&s.RefreshTimeout, model.ParseDuration),
-		"max_series":         optional(&s.MaxSeries),
-		"max_stale":          parsed(&s.MaxStale, model.ParseDuration),
-		"timezone":           parsed(&s.Timezone, loadLocation),
+func (s *Settings) fields() strictyaml.Fields {
+	return strictyaml.Fields{
+		"cache_ttl":          strictyaml.Parsed(&s.CacheTTL, model.ParseDuration),
+		"timeout":            strictyaml.Parsed(&s.Timeout, model.ParseDuration),
+		"refresh_timeout":    strictyaml.Parsed(&s.RefreshTimeout, model.ParseDuration),
+		"max_series":         strictyaml.Optional(&s.MaxSeries),
+		"max_stale":          strictyaml.Parsed(&s.MaxStale, model.ParseDuration),
+		"timezone":           strictyaml.Parsed(&s.Timezone, loadLocation),
 		"labels":             labels(&s.Labels),
 		"http_client_config": httpClientConfig(&s.HTTPClientConfig),
 	}
 }
 
-func (a account) fields(blocks map[string]*object) map[string]decodeFunc {
+func (a account) fields() strictyaml.Fields {
 	f := a.Settings.fields()
-	f["name"] = scalar(&a.Name)
-	f["base_url"] = scalar(&a.BaseURL)
-	f[VendorAIOps] = block(&a.AIOps, blocks)
-	f[VendorVZICloud] = block(&a.VZICloud, blocks)
-	f[VendorTingyun] = block(&a.Tingyun, blocks)
-	f[VendorGuoyangyun] = block(&a.Guoyangyun, blocks)
+	f["name"] = strictyaml.Scalar(&a.Name)
+	f["base_url"] = strictyaml.Scalar(&a.BaseURL)
+	f[VendorAIOps] = block(&a.AIOps, a)
+	f[VendorVZICloud] = block(&a.VZICloud, a)
+	f[VendorTingyun] = block(&a.Tingyun, a)
+	f[VendorGuoyangyun] = block(&a.Guoyangyun, a)
 	return f
 }
 
-// block decodes a vendor block; a null is an empty block, so that `aiops:`
-// alone is reported as an incomplete aiops block rather than a missing one.
+// block decodes a vendor block, its secret into the account's; a null is
+// an empty block, so that `aiops:` alone is reported as an incomplete aiops
+// block rather than a missing one.
 func block[T any, P interface {
 	*T
 	vendorBlock
-}](p *P, objects map[string]*object) decodeFunc {
-	return func(a at, v *yaml.Node) {
+}](p *P, acct account) strictyaml.Field {
+	return func(a strictyaml.At, v *yaml.Node) {
 		*p = new(T)
-		if o := a.mapping(v, (*p).fields()); o != nil {
-			objects[a.path] = o
+		if o := a.Mapping(v, (*p).fields(&acct.Secret)); o != nil {
+			acct.blocks[a.Path] = o
 		}
 	}
 }
 
-func (c *Config) decodeLimits(a at, v *yaml.Node) {
-	a.entries(v, func(k, v *yaml.Node) {
+func (c *Config) decodeLimits(a strictyaml.At, v *yaml.Node) {
+	a.Entries(v, func(k, v *yaml.Node) {
 		if !slices.Contains(Vendors, k.Value) {
-			a.keyErrorf(k.Line, "unknown vendor %s in limits: must be one of %s", quote.Text(k.Value), strings.Join(Vendors, ", "))
+			a.KeyErrorf(k.Line, "unknown vendor %s in limits: must be one of %s", quote.Text(k.Value), strings.Join(Vendors, ", "))
 			return
 		}
 		var l Limit
-		o := a.key(k.Value, k.Line).mapping(v, map[string]decodeFunc{
-			"max_concurrency":     optional(&l.MaxConcurrency),
-			"requests_per_second": optional(&l.RequestsPerSecond),
+		o := a.Key(k.Value, k.Line).Mapping(v, strictyaml.Fields{
+			"max_concurrency":     strictyaml.Optional(&l.MaxConcurrency),
+			"requests_per_second": strictyaml.Optional(&l.RequestsPerSecond),
 		})
 		if o == nil {
 			return
 		}
 		if n := l.MaxConcurrency; n != nil && *n < 1 {
-			o.errorf("max_concurrency", "must be at least 1, got %d", *n)
+			o.Errorf("max_concurrency", "must be at least 1, got %d", *n)
 		}
 		if r := l.RequestsPerSecond; r != nil && (*r < 0 || math.IsInf(*r, 0) || math.IsNaN(*r)) {
-			o.errorf("requests_per_second", "must be a number of at least 0 (0: no limit), got %v", *r)
+			o.Errorf("requests_per_second", "must be a number of at least 0 (0: no limit), got %v", *r)
 		}
 		if c.Limits == nil {
 			c.Limits = map[string]Limit{}
@@ -227,7 +229,7 @@ func firstSet[T any](a, b *T) *T {
 
 // check validates the settings st sets and joins its relative file paths to
 // dir; m is st with everything it inherits, for the rules between two keys.
-func (st *Settings) check(o *object, m Settings, dir string) {
+func (st *Settings) check(o *strictyaml.Object, m Settings, dir string) {
 	if st.HTTPClientConfig != nil {
 		st.HTTPClientConfig.SetDirectory(dir)
 	}
@@ -236,11 +238,11 @@ func (st *Settings) check(o *object, m Settings, dir string) {
 		val *model.Duration
 	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"refresh_timeout", st.RefreshTimeout}, {"max_stale", st.MaxStale}} {
 		if d.val != nil && *d.val <= 0 {
-			o.errorf(d.key, "must be greater than 0")
+			o.Errorf(d.key, "must be greater than 0")
 		}
 	}
 	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
-		o.errorf("max_series", "must be greater than 0")
+		o.Errorf("max_series", "must be greater than 0")
 	}
 	atLeast(o, "max_stale", st.MaxStale, *m.MaxStale, "cache_ttl", st.CacheTTL, *m.CacheTTL)
 	// A refresh makes at least one request: a shorter refresh_timeout would
@@ -251,7 +253,7 @@ func (st *Settings) check(o *object, m Settings, dir string) {
 // atLeast reports big < small, where one of the two is set in o, so that a
 // violation inherited from `defaults` is reported once, there, not in every
 // account.
-func atLeast(o *object, bigKey string, bigSet *model.Duration, big model.Duration, smallKey string, smallSet *model.Duration, small model.Duration) {
+func atLeast(o *strictyaml.Object, bigKey string, bigSet *model.Duration, big model.Duration, smallKey string, smallSet *model.Duration, small model.Duration) {
 	if (bigSet == nil && smallSet == nil) || big <= 0 || small <= 0 || big >= small {
 		return
 	}
@@ -259,7 +261,7 @@ func atLeast(o *object, bigKey string, bigSet *model.Duration, big model.Duratio
 	if bigSet == nil {
 		key = smallKey
 	}
-	o.errorf(key, "%s (%s) must be at least %s (%s)", bigKey, big, smallKey, small)
+	o.Errorf(key, "%s (%s) must be at least %s (%s)", bigKey, big, smallKey, small)
 }
 
 // defaultBaseURLs are the public hosts, used when an account sets no base_url.
@@ -273,37 +275,10 @@ var defaultBaseURLs = map[string]string{
 // check validates the account and resolves its Effective settings.
 func (a account) check(c *Config, dir string) {
 	o := a.o
-	o.require("name", a.Name)
+	o.Require("name", a.Name)
 	m := a.Settings.or(c.Defaults).or(builtin)
 	a.Settings.check(o, m, dir)
-
-	var vendors []string
-	for _, v := range Vendors {
-		if _, set := o.keys[v]; set {
-			vendors = append(vendors, v)
-		}
-	}
-	switch len(vendors) {
-	case 0:
-		o.keyErrorf(o.line, "no vendor block: set one of %s, %s, %s or %s", VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun)
-	case 1:
-		a.Effective.Vendor = vendors[0]
-	default:
-		o.errorf(vendors[1], "more than one vendor block (%s): an account has exactly one", strings.Join(vendors, ", "))
-	}
-	for _, b := range a.vendorBlocks() {
-		if bo := a.blocks[b.name]; bo != nil {
-			ref := b.block.secret()
-			if ref.check(bo, dir) {
-				key := ref.key + "_file"
-				c.secretFiles = append(c.secretFiles, secretFile{fieldError{o.account, bo.name(key), bo.keys[key].Line, ""}, ref})
-			}
-			b.block.check(bo)
-		}
-	}
-
 	a.Effective = Effective{
-		Vendor:           a.Effective.Vendor,
 		CacheTTL:         time.Duration(*m.CacheTTL),
 		Timeout:          time.Duration(*m.Timeout),
 		RefreshTimeout:   time.Duration(*m.RefreshTimeout),
@@ -313,17 +288,70 @@ func (a account) check(c *Config, dir string) {
 		Labels:           mergeLabels(c.Defaults.Labels, a.Labels),
 		HTTPClientConfig: *m.HTTPClientConfig,
 	}
-	raw, explicit := defaultBaseURLs[a.Effective.Vendor], o.has("base_url")
+
+	var vendors []string
+	for _, v := range Vendors {
+		if _, set := o.Keys[v]; set {
+			vendors = append(vendors, v)
+		}
+	}
+	switch len(vendors) {
+	case 0:
+		o.KeyErrorf(o.Line, "no vendor block: set one of %s, %s, %s or %s", VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun)
+	case 1:
+		a.Effective.Vendor = vendors[0]
+		if bo := a.blocks[vendors[0]]; bo != nil {
+			a.checkSecret(c, bo, dir)
+			a.block().check(bo)
+		}
+	default:
+		o.Errorf(vendors[1], "more than one vendor block (%s): an account has exactly one", strings.Join(vendors, ", "))
+	}
+
+	raw, explicit := defaultBaseURLs[a.Effective.Vendor], o.Has("base_url")
 	if explicit {
 		raw = a.BaseURL
 	}
 	if raw != "" || explicit {
 		u, err := parseBaseURL(raw)
 		if err != nil {
-			o.errorf("base_url", "%v", err)
+			o.Errorf("base_url", "%v", err)
 		}
 		a.Effective.BaseURL = u
 	}
+}
+
+// checkSecret requires exactly one of the vendor block's secret pair and
+// joins a relative file path to dir. The file is not read: a missing or
+// unreadable file fails the account's refreshes with secret_error, not the
+// load (CheckSecretFiles reports them).
+func (a account) checkSecret(c *Config, bo *strictyaml.Object, dir string) {
+	s := &a.Secret
+	fileKey := s.Key + "_file"
+	switch hasValue, hasFile := s.Value != "", s.File != ""; {
+	case hasValue && hasFile:
+		bo.Errorf(fileKey, "conflicts with %s (line %d): set only one", bo.Name(s.Key), bo.Keys[s.Key].Line)
+	case !hasValue && !hasFile:
+		bo.KeyErrorf(bo.Line, "%s or %s is required", bo.Name(s.Key), bo.Name(fileKey))
+	case hasFile:
+		s.File = promcfg.JoinDir(dir, s.File)
+		at := strictyaml.Error{Account: bo.Account, Path: bo.Name(fileKey), Line: bo.Keys[fileKey].Line}
+		c.secretFiles = append(c.secretFiles, secretFile{at, s.File})
+	}
+}
+
+// CheckSecretFiles reads every *_file secret once and returns an error
+// naming the account, the key and the line of each that cannot be read,
+// for --config.check.
+func (c *Config) CheckSecretFiles() error {
+	var errs []error
+	for _, f := range c.secretFiles {
+		if _, err := secret.ReadFile(f.path, nil); err != nil {
+			f.at.Msg = err.Error()
+			errs = append(errs, f.at)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // mergeLabels returns the defaults' labels with the account's over them.

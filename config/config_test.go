@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quotaexporter/quota_exporter/internal/secret"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
@@ -97,19 +98,19 @@ func TestLoadValid(t *testing.T) {
 	ops, cameras, netmon, sms := cfg.Accounts[0], cfg.Accounts[1], cfg.Accounts[2], cfg.Accounts[3]
 	require.Equal(t, []string{"ops-team", "cameras", "netmon", "sms"}, []string{ops.Name, cameras.Name, netmon.Name, sms.Name})
 	require.Equal(t, "ops@example.com", ops.AIOps.Email)
-	require.Equal(t, filepath.Join("testdata", "secrets", "aiops_token"), ops.AIOps.TokenSource().File)
+	require.Equal(t, filepath.Join("testdata", "secrets", "aiops_token"), ops.Secret.File)
 	require.Equal(t, "7ffG6UFo1135QXbK2gVuiJffadN1YXZC", cameras.VZICloud.AccessKeyID)
-	require.Equal(t, filepath.Join("testdata", "secrets", "vzicloud_secret"), cameras.VZICloud.SecretSource().File)
+	require.Equal(t, filepath.Join("testdata", "secrets", "vzicloud_secret"), cameras.Secret.File)
 	require.Equal(t, 500, cameras.VZICloud.PageSize)
 	require.Equal(t, []vzicloud.Where{{K: "product_id", O: "eq", V: 1}, {K: "state", O: "in", V: []any{1, 5}}}, cameras.VZICloud.Wheres)
 	require.Equal(t, []Window{{"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"90d", 90 * 24 * time.Hour}}, cameras.VZICloud.ExpiryWindows)
-	require.Equal(t, Secret(canary), netmon.Tingyun.AuthkeySource().Value)
+	require.Equal(t, secret.Secret(canary), netmon.Secret.Value)
 	require.Equal(t, "8771711500303127746", sms.Guoyangyun.Appkey)
 	require.Equal(t, "sms-user", sms.Guoyangyun.Username)
-	require.Equal(t, Secret(canary), sms.Guoyangyun.AppsecretSource().Value)
+	require.Equal(t, secret.Secret(canary), sms.Secret.Value)
 
 	// Every secret reads as the canary: \n and \r\n are trimmed from files.
-	for _, src := range []SecretSource{ops.AIOps.TokenSource(), cameras.VZICloud.SecretSource(), netmon.Tingyun.AuthkeySource(), sms.Guoyangyun.AppsecretSource()} {
+	for _, src := range []secret.Source{ops.Secret, cameras.Secret, netmon.Secret, sms.Secret} {
 		got, err := src.Read()
 		require.NoError(t, err)
 		require.Equal(t, canary, got)
@@ -595,7 +596,7 @@ accounts:
 	cfg, err := Load(filepath.Join(dir, "exporter.yml"))
 	require.NoError(t, err)
 	a := cfg.Accounts[0]
-	require.Equal(t, filepath.Join(dir, "secrets", "token"), a.AIOps.TokenFile)
+	require.Equal(t, filepath.Join(dir, "secrets", "token"), a.Secret.File)
 	require.Equal(t, filepath.Join(dir, "ca.pem"), a.Effective.HTTPClientConfig.TLSConfig.CAFile)
 	require.Equal(t, "/abs/cert.pem", a.Effective.HTTPClientConfig.TLSConfig.CertFile)
 	require.Equal(t, filepath.Join(dir, "key.pem"), a.Effective.HTTPClientConfig.TLSConfig.KeyFile)
@@ -606,29 +607,6 @@ func TestLoadMissingFile(t *testing.T) {
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
-func TestSecretSourceRead(t *testing.T) {
-	for _, tc := range []struct {
-		content, want string
-	}{
-		{"s3cret", "s3cret"},
-		{"s3cret\n", "s3cret"},
-		{"s3cret\r\n", "s3cret"},
-		{"s3cret\n\n", "s3cret"},
-		{"s3 cret \n", "s3 cret "}, // only newlines are trimmed
-		{"line1\nline2\n", "line1\nline2"},
-	} {
-		path := filepath.Join(t.TempDir(), "secret")
-		require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
-		got, err := SecretSource{File: path}.Read()
-		require.NoError(t, err)
-		require.Equal(t, tc.want, got, "%q", tc.content)
-	}
-
-	got, err := SecretSource{Value: "inline"}.Read()
-	require.NoError(t, err)
-	require.Equal(t, "inline", got)
-}
-
 // A rotated secret file takes effect on the next Read, without a reload.
 func TestSecretSourceRereadsAfterRotation(t *testing.T) {
 	dir := t.TempDir()
@@ -636,7 +614,7 @@ func TestSecretSourceRereadsAfterRotation(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("old\n"), 0o600))
 	cfg, err := Parse([]byte("accounts:\n  - name: a\n    aiops: {email: e, token_file: token}\n"), dir)
 	require.NoError(t, err)
-	src := cfg.Accounts[0].AIOps.TokenSource()
+	src := cfg.Accounts[0].Secret
 
 	got, err := src.Read()
 	require.NoError(t, err)
@@ -716,7 +694,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	cfg, err := Load("testdata/valid.yml")
 	require.NoError(t, err)
 	// The canary is there to be leaked: it is what the secrets read as.
-	got, err := cfg.Accounts[3].Guoyangyun.AppsecretSource().Read()
+	got, err := cfg.Accounts[3].Secret.Read()
 	require.NoError(t, err)
 	require.Equal(t, canary, got)
 
@@ -739,8 +717,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	ops, cameras, netmon, sms := cfg.Accounts[0], cfg.Accounts[1], cfg.Accounts[2], cfg.Accounts[3]
 	show(ops.AIOps, *ops.AIOps, cameras.VZICloud, *cameras.VZICloud, netmon.Tingyun, *netmon.Tingyun, sms.Guoyangyun, *sms.Guoyangyun)
-	show(netmon.Tingyun.AuthkeySource(), sms.Guoyangyun.AppsecretSource(), netmon.Tingyun.Authkey)
-	shown = append(shown, cfg.Summary(), fmt.Sprint(netmon.Tingyun.Authkey), fmt.Sprintln(netmon.Tingyun.Authkey))
+	show(netmon.Secret, sms.Secret, netmon.Secret.Value)
+	shown = append(shown, cfg.Summary(), fmt.Sprint(netmon.Secret.Value), fmt.Sprintln(netmon.Secret.Value))
 	for _, s := range shown {
 		require.NotContains(t, s, canary)
 		require.NotContains(t, s, hex.EncodeToString([]byte(canary)))
@@ -785,7 +763,7 @@ func TestExampleFile(t *testing.T) {
 		vendors = append(vendors, a.Effective.Vendor)
 	}
 	require.Equal(t, []string{VendorAIOps, VendorVZICloud, VendorTingyun, VendorGuoyangyun}, vendors)
-	token, err := cfg.Accounts[0].AIOps.TokenSource().Read()
+	token, err := cfg.Accounts[0].Secret.Read()
 	require.NoError(t, err)
 	require.Equal(t, "aiops_token", token)
 

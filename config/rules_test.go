@@ -4,10 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/internal/secret"
 )
 
 func TestParseLabelsLimitsAndRedirects(t *testing.T) {
@@ -68,73 +69,6 @@ func TestProxyPasswordNeverPrinted(t *testing.T) {
 	}
 }
 
-func writeSecret(t *testing.T, content string, mode os.FileMode) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "secret")
-	require.NoError(t, os.WriteFile(path, []byte(content), mode))
-	require.NoError(t, os.Chmod(path, mode)) // whatever the umask
-	return path
-}
-
-func TestSecretFileRules(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	big := writeSecret(t, strings.Repeat("x", maxSecretFile+1), 0o600)
-	for _, tc := range []struct {
-		name, path, want string
-	}{
-		// Neither blocks: a FIFO without a writer, an endless device.
-		{"fifo", fifo, "token_file: " + fifo + " is not a regular file (p---------)"},
-		{"device", "/dev/zero", "token_file: /dev/zero is not a regular file (Dc---------)"},
-		{"directory", filepath.Dir(fifo), "token_file: " + filepath.Dir(fifo) + " is not a regular file (d---------)"},
-		{"too large", big, "token_file: " + big + " is larger than 64 KiB"},
-		{"missing", "/nonexistent/CANARY-SECRET-123", "token_file: cannot be opened: no such file or directory"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := SecretSource{File: tc.path, key: "token_file"}.Read()
-			require.EqualError(t, err, tc.want)
-		})
-	}
-
-	// The largest secret file allowed reads whole.
-	largest := writeSecret(t, strings.Repeat("x", maxSecretFile), 0o600)
-	got, err := SecretSource{File: largest}.Read()
-	require.NoError(t, err)
-	require.Len(t, got, maxSecretFile)
-}
-
-// A world-readable secret file is read, and reported once per file.
-func TestWorldReadableSecretFileIsWarnedOnce(t *testing.T) {
-	open, private := writeSecret(t, "s3cret\n", 0o644), writeSecret(t, "s3cret\n", 0o640)
-	var warned []string
-	warn := func(file string) { warned = append(warned, file) }
-	for range 3 {
-		for _, path := range []string{open, private} {
-			got, err := SecretSource{File: path, warn: warn}.Read()
-			require.NoError(t, err)
-			require.Equal(t, "s3cret", got)
-		}
-	}
-	require.Equal(t, []string{open}, warned)
-}
-
-// WithSecretWarning hooks the warning into the account's secret source,
-// leaving the account itself as parsed, so it still compares equal.
-func TestWithSecretWarning(t *testing.T) {
-	path := writeSecret(t, "t0ken\n", 0o604)
-	cfg, err := Parse([]byte("accounts:\n  - name: a\n    aiops: {email: e, token_file: "+path+"}\n"), "")
-	require.NoError(t, err)
-	again, err := Parse([]byte("accounts:\n  - name: a\n    aiops: {email: e, token_file: "+path+"}\n"), "")
-	require.NoError(t, err)
-	var warned []string
-	hooked := cfg.Accounts[0].WithSecretWarning(func(file string) { warned = append(warned, file) })
-	got, err := hooked.AIOps.TokenSource().Read()
-	require.NoError(t, err)
-	require.Equal(t, "t0ken", got)
-	require.Equal(t, []string{path}, warned)
-	require.Equal(t, again.Accounts[0], cfg.Accounts[0])
-}
-
 func TestCheckSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "good"), []byte("s\n"), 0o600))
@@ -183,5 +117,5 @@ accounts: &accounts
 `), "")
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"team": "ops"}, cfg.Accounts[1].Effective.Labels)
-	require.Equal(t, Secret("k"), cfg.Accounts[1].Tingyun.Authkey)
+	require.Equal(t, secret.Secret("k"), cfg.Accounts[1].Secret.Value)
 }

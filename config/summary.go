@@ -31,8 +31,8 @@ func (c *Config) Summary() string {
 func (a Account) String() string {
 	head, rest, _ := strings.Cut(a.Effective.String(), "\n")
 	lines := []string{fmt.Sprintf("account %q: %s", a.Name, head)}
-	for _, b := range a.vendorBlocks() {
-		lines = append(lines, "  "+strings.Join(append(b.block.describe(), b.block.secret().String()), ", "))
+	if b := a.block(); b != nil {
+		lines = append(lines, "  "+strings.Join(append(b.describe(), a.Secret.String()), ", "))
 	}
 	return strings.Join(append(lines, rest), "\n")
 }

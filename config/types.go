@@ -10,6 +10,8 @@ import (
 	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
+	"github.com/quotaexporter/quota_exporter/internal/secret"
+	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
@@ -70,7 +72,13 @@ type Config struct {
 	Limits   map[string]Limit // by vendor name
 	Accounts []Account
 
-	secretFiles []secretFile // every *_file secret, for CheckSecretFiles
+	secretFiles []secretFile // for CheckSecretFiles
+}
+
+// secretFile is a *_file secret and where it is set.
+type secretFile struct {
+	at   strictyaml.Error // without a message
+	path string
 }
 
 // Limit is the request budget of one vendor, per API host, shared by all
@@ -124,6 +132,9 @@ type Account struct {
 	Name    string
 	BaseURL string
 	Settings
+	// Secret is the vendor block's credential: aiops' token, vzicloud's
+	// access_key_secret, tingyun's authkey or guoyangyun's appsecret.
+	Secret secret.Source
 
 	AIOps      *AIOps
 	VZICloud   *VZICloud
@@ -152,22 +163,14 @@ type Effective struct {
 }
 
 // AIOps is CloudAlert: HTTP Basic with the email and an API token.
-type AIOps struct {
-	Email     string
-	Token     Secret
-	TokenFile string
-	warn      func(file string) // see Account.WithSecretWarning
-}
+type AIOps struct{ Email string }
 
 // VZICloud is the Zenith open platform: a signed, paged grant list.
 type VZICloud struct {
-	AccessKeyID         string
-	AccessKeySecret     Secret
-	AccessKeySecretFile string
-	PageSize            int
-	Wheres              []vzicloud.Where
-	ExpiryWindows       []Window
-	warn                func(file string)
+	AccessKeyID   string
+	PageSize      int
+	Wheres        []vzicloud.Where
+	ExpiryWindows []Window
 }
 
 // Window is an expiry window; Text is kept as written for the `within` label.
@@ -177,19 +180,12 @@ type Window struct {
 }
 
 // Tingyun is Tingyun network monitoring: an authkey in the query string.
-type Tingyun struct {
-	Authkey     Secret
-	AuthkeyFile string
-	warn        func(file string)
-}
+type Tingyun struct{}
 
 // Guoyangyun is Guoyang Cloud SMS: appkey and appsecret in a form body.
 type Guoyangyun struct {
-	Appkey        string
-	Appsecret     Secret
-	AppsecretFile string
-	Username      string
-	warn          func(file string)
+	Appkey   string
+	Username string
 }
 
 // Location is a time zone name, validated at load.

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -15,110 +14,81 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/quotaexporter/quota_exporter/internal/quote"
+	"github.com/quotaexporter/quota_exporter/internal/secret"
+	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
 // vendorBlock is what the decoder, the checks and the summary need of a
 // vendor block.
 type vendorBlock interface {
-	fields() map[string]decodeFunc
-	secret() secretRef
+	// fields are the block's keys, its secret's pair (decoded into s) included.
+	fields(s *secret.Source) strictyaml.Fields
 	// check validates the block, its secret aside, and fills in its defaults.
-	check(o *object)
+	check(o *strictyaml.Object)
 	// describe lists settings worth showing in the summary, never a secret
 	// nor the public half of a credential (access_key_id, appkey).
 	describe() []string
 }
 
-type namedBlock struct {
-	name  string
-	block vendorBlock
-}
-
-// vendorBlocks lists the vendor blocks the account sets.
-func (a *Account) vendorBlocks() []namedBlock {
-	var set []namedBlock
+// block is the account's vendor block, nil when it has none.
+func (a *Account) block() vendorBlock {
 	for _, b := range []struct {
-		namedBlock
+		vendorBlock
 		set bool
-	}{
-		{namedBlock{VendorAIOps, a.AIOps}, a.AIOps != nil},
-		{namedBlock{VendorVZICloud, a.VZICloud}, a.VZICloud != nil},
-		{namedBlock{VendorTingyun, a.Tingyun}, a.Tingyun != nil},
-		{namedBlock{VendorGuoyangyun, a.Guoyangyun}, a.Guoyangyun != nil},
-	} {
+	}{{a.AIOps, a.AIOps != nil}, {a.VZICloud, a.VZICloud != nil}, {a.Tingyun, a.Tingyun != nil}, {a.Guoyangyun, a.Guoyangyun != nil}} {
 		if b.set {
-			set = append(set, b.namedBlock)
+			return b.vendorBlock
 		}
 	}
-	return set
+	return nil
 }
 
-// WithSecretWarning returns a whose secret source tells warn, once per file
-// and process, of a secret file that every user of the machine may read.
-// It is for building the account's client: the account itself, to compare
-// across reloads, is a without it.
-func (a Account) WithSecretWarning(warn func(file string)) Account {
-	switch {
-	case a.AIOps != nil:
-		b := *a.AIOps
-		b.warn, a.AIOps = warn, &b
-	case a.VZICloud != nil:
-		b := *a.VZICloud
-		b.warn, a.VZICloud = warn, &b
-	case a.Tingyun != nil:
-		b := *a.Tingyun
-		b.warn, a.Tingyun = warn, &b
-	case a.Guoyangyun != nil:
-		b := *a.Guoyangyun
-		b.warn, a.Guoyangyun = warn, &b
+// secretPair adds the keys of a secret, inline under key and as a file under
+// key_file, to a vendor block's fields.
+func secretPair(s *secret.Source, key string, f strictyaml.Fields) strictyaml.Fields {
+	s.Key = key
+	f[key] = func(a strictyaml.At, v *yaml.Node) {
+		var text string
+		if strictyaml.Text(a, v, &text) {
+			s.Value = secret.Secret(text)
+		}
 	}
-	return a
+	f[key+"_file"] = strictyaml.Scalar(&s.File)
+	return f
 }
 
-// TokenSource returns where the API token comes from.
-func (a *AIOps) TokenSource() SecretSource { return a.secret().source() }
-
-func (a *AIOps) fields() map[string]decodeFunc {
-	return a.secret().fields(map[string]decodeFunc{"email": scalar(&a.Email)})
+func (a *AIOps) fields(s *secret.Source) strictyaml.Fields {
+	return secretPair(s, "token", strictyaml.Fields{"email": strictyaml.Scalar(&a.Email)})
 }
 
-func (a *AIOps) secret() secretRef { return secretRef{"token", &a.Token, &a.TokenFile, a.warn} }
-
-func (a *AIOps) check(o *object) { o.require("email", a.Email) }
+func (a *AIOps) check(o *strictyaml.Object) { o.Require("email", a.Email) }
 
 func (a *AIOps) describe() []string { return []string{"email " + a.Email} }
 
-// SecretSource returns where the access key secret comes from.
-func (v *VZICloud) SecretSource() SecretSource { return v.secret().source() }
-
-func (v *VZICloud) fields() map[string]decodeFunc {
-	return v.secret().fields(map[string]decodeFunc{
-		"access_key_id":  scalar(&v.AccessKeyID),
-		"page_size":      scalar(&v.PageSize),
+func (v *VZICloud) fields(s *secret.Source) strictyaml.Fields {
+	return secretPair(s, "access_key_secret", strictyaml.Fields{
+		"access_key_id":  strictyaml.Scalar(&v.AccessKeyID),
+		"page_size":      strictyaml.Scalar(&v.PageSize),
 		"wheres":         wheres(&v.Wheres),
 		"expiry_windows": windows(&v.ExpiryWindows),
 	})
 }
 
-func (v *VZICloud) secret() secretRef {
-	return secretRef{"access_key_secret", &v.AccessKeySecret, &v.AccessKeySecretFile, v.warn}
-}
-
-func (v *VZICloud) check(o *object) {
-	o.require("access_key_id", v.AccessKeyID)
+func (v *VZICloud) check(o *strictyaml.Object) {
+	o.Require("access_key_id", v.AccessKeyID)
 	// Absent means the default; an explicit 0 is a mistake, not a default.
 	switch {
-	case !o.has("page_size"):
+	case !o.Has("page_size"):
 		v.PageSize = vzicloud.DefaultPageSize
 	case v.PageSize < 1 || v.PageSize > vzicloud.MaxPageSize:
-		o.errorf("page_size", "must be between 1 and %d, got %d", vzicloud.MaxPageSize, v.PageSize)
+		o.Errorf("page_size", "must be between 1 and %d, got %d", vzicloud.MaxPageSize, v.PageSize)
 	}
 	switch {
-	case !o.has("expiry_windows"):
+	case !o.Has("expiry_windows"):
 		v.ExpiryWindows = defaultWindows()
 	case len(v.ExpiryWindows) == 0:
-		o.errorf("expiry_windows", "must list at least one window; leave it out for the default %v", DefaultExpiryWindows)
+		o.Errorf("expiry_windows", "must list at least one window; leave it out for the default %v", DefaultExpiryWindows)
 	}
 }
 
@@ -148,23 +118,23 @@ func defaultWindows() []Window {
 }
 
 // windows decodes expiry windows: positive durations, no two alike.
-func windows(p *[]Window) decodeFunc {
-	return func(a at, v *yaml.Node) {
+func windows(p *[]Window) strictyaml.Field {
+	return func(a strictyaml.At, v *yaml.Node) {
 		seen := map[time.Duration]string{}
-		a.list(v, func(_ int, e at, v *yaml.Node) {
+		a.List(v, func(_ int, e strictyaml.At, v *yaml.Node) {
 			var w *Window
-			switch parsed(&w, parseWindow)(e, v); {
+			switch strictyaml.Parsed(&w, parseWindow)(e, v); {
 			case w == nil:
 			case w.Duration <= 0:
-				e.errorf("must be greater than 0")
+				e.Errorf("must be greater than 0")
 			case seen[w.Duration] != "":
-				e.errorf("duplicate window: %s is the same as %s", w.Text, seen[w.Duration])
+				e.Errorf("duplicate window: %s is the same as %s", w.Text, seen[w.Duration])
 			default:
 				seen[w.Duration] = w.Text
 				*p = append(*p, *w)
 			}
 		})
-		if *p == nil && !isNull(v) {
+		if *p == nil && !strictyaml.IsNull(v) {
 			*p = []Window{} // set, and empty: the check says so
 		}
 	}
@@ -179,68 +149,56 @@ func parseWindow(text string) (Window, error) {
 
 // wheres decodes the vzicloud filter: documented keys and operators, a
 // single value, or a list of them for the list operators.
-func wheres(p *[]vzicloud.Where) decodeFunc {
-	return func(a at, v *yaml.Node) {
-		a.list(v, func(_ int, e at, v *yaml.Node) {
+func wheres(p *[]vzicloud.Where) strictyaml.Field {
+	return func(a strictyaml.At, v *yaml.Node) {
+		a.List(v, func(_ int, e strictyaml.At, v *yaml.Node) {
 			var w vzicloud.Where
 			var value *yaml.Node
-			o := e.mapping(v, map[string]decodeFunc{
-				"k": scalar(&w.K),
-				"o": scalar(&w.O),
-				"v": func(a at, v *yaml.Node) {
+			o := e.Mapping(v, strictyaml.Fields{
+				"k": strictyaml.Scalar(&w.K),
+				"o": strictyaml.Scalar(&w.O),
+				"v": func(a strictyaml.At, v *yaml.Node) {
 					value = v
-					if v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode && slices.ContainsFunc(v.Content, func(e *yaml.Node) bool { return resolve(e).Kind != yaml.ScalarNode }) {
-						a.errorf("must be a single value or a list of them")
+					if v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode && slices.ContainsFunc(v.Content, func(e *yaml.Node) bool { return strictyaml.Resolve(e).Kind != yaml.ScalarNode }) {
+						a.Errorf("must be a single value or a list of them")
 					} else if err := v.Decode(&w.V); err != nil {
-						a.errorf("%s", typeErrors(err))
+						a.Errorf("%s", strictyaml.TypeErrors(err))
 					}
 				},
 			})
 			if o == nil {
 				return
 			}
-			o.oneOf("k", w.K, vzicloud.WhereKeys)
-			o.oneOf("o", w.O, vzicloud.WhereOps)
+			o.OneOf("k", w.K, vzicloud.WhereKeys)
+			o.OneOf("o", w.O, vzicloud.WhereOps)
 			switch isList := value != nil && value.Kind == yaml.SequenceNode; {
-			case !o.has("v"):
-				o.errorf("v", "is required")
+			case !o.Has("v"):
+				o.Errorf("v", "is required")
 			case !slices.Contains(vzicloud.WhereOps, w.O) || isList == vzicloud.ListOp(w.O):
 			case isList:
-				o.errorf("v", "must be a single value for %s", w.O)
+				o.Errorf("v", "must be a single value for %s", w.O)
 			default:
-				o.errorf("v", "must be a list for %s", w.O)
+				o.Errorf("v", "must be a list for %s", w.O)
 			}
 			*p = append(*p, w)
 		})
 	}
 }
 
-// AuthkeySource returns where the authkey comes from.
-func (t *Tingyun) AuthkeySource() SecretSource { return t.secret().source() }
-
-func (t *Tingyun) fields() map[string]decodeFunc {
-	return t.secret().fields(map[string]decodeFunc{})
+func (t *Tingyun) fields(s *secret.Source) strictyaml.Fields {
+	return secretPair(s, "authkey", strictyaml.Fields{})
 }
 
-func (t *Tingyun) secret() secretRef { return secretRef{"authkey", &t.Authkey, &t.AuthkeyFile, t.warn} }
-
 // check has nothing to do: the authkey is all there is.
-func (t *Tingyun) check(*object) {}
+func (t *Tingyun) check(*strictyaml.Object) {}
 
 func (t *Tingyun) describe() []string { return nil }
 
-// AppsecretSource returns where the appsecret comes from.
-func (g *Guoyangyun) AppsecretSource() SecretSource { return g.secret().source() }
-
-func (g *Guoyangyun) fields() map[string]decodeFunc {
-	return g.secret().fields(map[string]decodeFunc{"appkey": scalar(&g.Appkey), "username": scalar(&g.Username)})
+func (g *Guoyangyun) fields(s *secret.Source) strictyaml.Fields {
+	return secretPair(s, "appsecret", strictyaml.Fields{"appkey": strictyaml.Scalar(&g.Appkey), "username": strictyaml.Scalar(&g.Username)})
 }
 
-func (g *Guoyangyun) secret() secretRef {
-	return secretRef{"appsecret", &g.Appsecret, &g.AppsecretFile, g.warn}
-}
-
-func (g *Guoyangyun) check(o *object) { o.require("appkey", g.Appkey) }
+func (g *Guoyangyun) check(o *strictyaml.Object) { o.Require("appkey", g.Appkey) }
 
 func (g *Guoyangyun) describe() []string {
 	if g.Username == "" {
@@ -252,32 +210,32 @@ func (g *Guoyangyun) describe() []string {
 // maxLabelValue is the longest label value, static or from a vendor.
 const maxLabelValue = 1024
 
-func checkLabelValue(a at, value string) {
+func checkLabelValue(a strictyaml.At, value string) {
 	switch {
 	case !utf8.ValidString(value):
-		a.errorf("must be valid UTF-8")
+		a.Errorf("must be valid UTF-8")
 	case len(value) > maxLabelValue:
-		a.errorf("must be at most %d bytes, got %d", maxLabelValue, len(value))
+		a.Errorf("must be at most %d bytes, got %d", maxLabelValue, len(value))
 	}
 }
 
 // labels decodes static labels: Prometheus label names that are neither
 // reserved nor the exporter's own, with values of at most 1,024 bytes of
 // UTF-8 (the limit vendor label values have).
-func labels(p *map[string]string) decodeFunc {
-	return func(a at, v *yaml.Node) {
-		a.entries(v, func(k, v *yaml.Node) {
-			name := quote.Text(k.Value) + in(a.path)
+func labels(p *map[string]string) strictyaml.Field {
+	return func(a strictyaml.At, v *yaml.Node) {
+		a.Entries(v, func(k, v *yaml.Node) {
+			name := quote.Text(k.Value) + strictyaml.In(a.Path)
 			switch {
 			case !model.LegacyValidation.IsValidLabelName(k.Value):
-				a.keyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
+				a.KeyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
 			case strings.HasPrefix(k.Value, "__"):
-				a.keyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
+				a.KeyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
 			case slices.Contains(ReservedLabels, k.Value):
-				a.keyErrorf(k.Line, "label name %s is reserved: the exporter or Prometheus sets it", name)
+				a.KeyErrorf(k.Line, "label name %s is reserved: the exporter or Prometheus sets it", name)
 			default:
 				var value string
-				if va := a.key(k.Value, k.Line); decodeText(va, v, &value) {
+				if va := a.Key(k.Value, k.Line); strictyaml.Text(va, v, &value) {
 					checkLabelValue(va, value)
 				}
 				if *p == nil {
@@ -297,49 +255,42 @@ var authKeys = []string{"basic_auth", "authorization", "oauth2", "bearer_token",
 // does (strictly; its UnmarshalYAML applies the defaults and validates),
 // minus the authentication keys, which are refused, and with
 // follow_redirects false unless set.
-func httpClientConfig(p **promcfg.HTTPClientConfig) decodeFunc {
-	return func(a at, v *yaml.Node) {
-		// Decoding into a map resolves aliases and merge keys, so the
-		// re-marshaled text stands alone.
+func httpClientConfig(p **promcfg.HTTPClientConfig) strictyaml.Field {
+	return func(a strictyaml.At, v *yaml.Node) {
 		var raw map[string]any
 		switch {
-		case isNull(v):
+		case strictyaml.IsNull(v):
 			return
 		case v.Kind != yaml.MappingNode:
-			a.errorf("must be a mapping, got %s", kindName(v))
+			a.Errorf("must be a mapping, got %s", strictyaml.KindName(v))
 			return
 		}
 		if err := v.Decode(&raw); err != nil {
-			a.errorf("%s", typeErrors(err))
+			a.Errorf("%s", strictyaml.TypeErrors(err))
 			return
 		}
 		refused := false
 		for _, key := range authKeys {
 			if _, set := raw[key]; set { // merge keys (<<) included
-				line := a.line
+				line := a.Line
 				for i := 0; i+1 < len(v.Content); i += 2 {
 					if v.Content[i].Value == key {
 						line = v.Content[i].Line
 					}
 				}
-				a.key(key, line).errorf("not allowed: each vendor client authenticates itself")
+				a.Key(key, line).Errorf("not allowed: each vendor client authenticates itself")
 				delete(raw, key)
 				refused = true
 			}
 		}
 		cfg := promcfg.HTTPClientConfig{}
-		text, err := yaml.Marshal(raw)
-		if err == nil {
-			dec := yaml.NewDecoder(bytes.NewReader(text))
-			dec.KnownFields(true)
-			err = dec.Decode(&cfg)
-		}
+		err := strictyaml.Foreign(raw, &cfg)
 		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
 			err = fmt.Errorf("proxy_url: %w", urlError(err))
 		}
 		switch {
 		case err != nil:
-			a.errorf("%s", typeErrors(err))
+			a.Errorf("%s", strictyaml.TypeErrors(err))
 		case !refused:
 			if _, set := raw["follow_redirects"]; !set {
 				cfg.FollowRedirects = false

@@ -167,8 +167,8 @@ func TestStartDemo(t *testing.T) {
 	assert.Equal(t, time.Minute, acct.Effective.CacheTTL)
 	assert.Equal(t, 5*time.Second, acct.Effective.Timeout)
 	assert.Equal(t, "127.0.0.1", acct.Effective.BaseURL.Hostname())
-	assert.Empty(t, acct.AIOps.TokenFile, "demo credentials are inline")
-	token, err := acct.AIOps.TokenSource().Read()
+	assert.Empty(t, acct.Secret.File, "demo credentials are inline")
+	token, err := acct.Secret.Read()
 	require.NoError(t, err)
 
 	// The exporter's request, with what the config says.
