@@ -12,10 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/config"
+	"github.com/quotaexporter/quota_exporter/internal/labelrules"
 	"github.com/quotaexporter/quota_exporter/simulator"
 )
 
-// config.ReservedLabels, which static `labels` may not use, holds every
+// labelrules.Reserved, which static `labels` may not use, holds every
 // label of the exporter's output: the demo's four vendors, the exporter's
 // own metrics and the collectors main registers beside them.
 func TestReservedLabelsCoverEveryLabel(t *testing.T) {
@@ -49,6 +50,6 @@ func TestReservedLabelsCoverEveryLabel(t *testing.T) {
 		require.True(t, seen[name], "the demo output has %s: the test sees every vendor", name)
 	}
 	for name := range seen {
-		require.Contains(t, config.ReservedLabels, name)
+		require.Contains(t, labelrules.Reserved, name)
 	}
 }

@@ -7,16 +7,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/quotaexporter/quota_exporter/internal/labelrules"
 	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
-
-// maxLabelValueBytes bounds a label value taken from a vendor answer.
-const maxLabelValueBytes = 1024
 
 // cacheNote ends the HELP of every vendor metric.
 const cacheNote = " May be served from cache, up to cache_ttl old."
@@ -163,8 +160,8 @@ func (b *builder) add(d *metricDesc, t dto.MetricType, v float64, labels []strin
 		return
 	}
 	for i, value := range labels {
-		if err := checkLabelValue(value); err != nil {
-			b.err = &upstream.Error{Result: upstream.ResultDecodeError, Err: fmt.Errorf("%s label %s: %w", *d.name, d.labels[i], err)}
+		if err := labelrules.CheckValue(value); err != nil {
+			b.err = &upstream.Error{Result: upstream.ResultDecodeError, Err: fmt.Errorf("%s label %s: value %v: %s", *d.name, d.labels[i], err, quote.Text(value))}
 			return
 		}
 	}
@@ -211,18 +208,6 @@ func (b *builder) layout(d *metricDesc) *layout {
 		b.layouts[d] = l
 	}
 	return l
-}
-
-// checkLabelValue refuses what Prometheus would refuse (invalid UTF-8) and
-// values too long to be an identifier or a name.
-func checkLabelValue(v string) error {
-	if len(v) > maxLabelValueBytes {
-		return fmt.Errorf("value of %d bytes, more than %d: %s", len(v), maxLabelValueBytes, quote.Text(v))
-	}
-	if !utf8.ValidString(v) {
-		return fmt.Errorf("value is not valid UTF-8: %s", quote.Text(v))
-	}
-	return nil
 }
 
 // finish returns the families sorted by name, each family's series sorted

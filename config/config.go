@@ -60,22 +60,22 @@ type account struct {
 	blocks map[string]*strictyaml.Object // the vendor blocks' mappings by name
 }
 
+// decode reads the file. Settings are decoded over what they inherit: the
+// package defaults, then `defaults`, then the account's own; so accounts
+// are decoded last, wherever `defaults` stands.
 func decode(top strictyaml.At, n *yaml.Node, dir string) *Config {
-	c := &Config{}
-	var defaults *strictyaml.Object
-	var accounts []account
+	c := &Config{Limits: map[string]Limit{}}
+	defaults := builtin
+	var decodeAccounts []func() account
 	o := top.Mapping(n, strictyaml.Fields{
-		"defaults": func(a strictyaml.At, v *yaml.Node) { defaults = a.Mapping(v, c.Defaults.fields()) },
+		"defaults": func(a strictyaml.At, v *yaml.Node) { settings(a.Mapping(v, defaults.fields(dir)), defaults) },
 		"limits":   c.decodeLimits,
 		"accounts": func(a strictyaml.At, v *yaml.Node) {
 			if v = strictyaml.Resolve(v); v.Kind == yaml.SequenceNode {
 				c.Accounts = make([]Account, len(v.Content))
 			}
 			a.List(v, func(i int, e strictyaml.At, v *yaml.Node) {
-				acct := account{Account: &c.Accounts[i], blocks: map[string]*strictyaml.Object{}}
-				if acct.o = e.InAccount(accountLabel(v, e.Path)).Mapping(v, acct.fields()); acct.o != nil {
-					accounts = append(accounts, acct)
-				}
+				decodeAccounts = append(decodeAccounts, func() account { return c.decodeAccount(&c.Accounts[i], e, v, defaults, dir) })
 			})
 		},
 	})
@@ -85,19 +85,35 @@ func decode(top strictyaml.At, n *yaml.Node, dir string) *Config {
 	if len(c.Accounts) == 0 {
 		o.Errorf("accounts", "must list at least one account")
 	}
-	if defaults != nil {
-		c.Defaults.check(defaults, c.Defaults.or(builtin), dir)
-	}
 	firstLine := map[string]int{}
-	for _, a := range accounts {
-		if line, dup := firstLine[a.Name]; dup {
-			a.o.Errorf("name", "duplicate: account %s is already defined on line %d", quote.Text(a.Name), line)
-		} else if a.Name != "" {
+	for _, decode := range decodeAccounts {
+		switch a := decode(); {
+		case a.o == nil || a.Name == "":
+		case firstLine[a.Name] > 0:
+			a.o.Errorf("name", "duplicate: account %s is already defined on line %d", quote.Text(a.Name), firstLine[a.Name])
+		default:
 			firstLine[a.Name] = a.o.Keys["name"].Line
 		}
-		a.check(c, dir)
 	}
 	return c
+}
+
+func (c *Config) decodeAccount(acct *Account, e strictyaml.At, n *yaml.Node, defaults Effective, dir string) account {
+	acct.Effective = defaults
+	acct.Effective.Labels = maps.Clone(defaults.Labels)
+	a := account{Account: acct, blocks: map[string]*strictyaml.Object{}}
+	f := acct.Effective.fields(dir)
+	f["name"] = strictyaml.Scalar(&a.Name)
+	f["base_url"] = strictyaml.Scalar(&a.BaseURL)
+	f[VendorAIOps] = block(&a.AIOps, a)
+	f[VendorVZICloud] = block(&a.VZICloud, a)
+	f[VendorTingyun] = block(&a.Tingyun, a)
+	f[VendorGuoyangyun] = block(&a.Guoyangyun, a)
+	if a.o = e.InAccount(accountLabel(n, e.Path)).Mapping(n, f); a.o != nil {
+		settings(a.o, a.Effective)
+		a.check(c, dir)
+	}
+	return a
 }
 
 // accountLabel names an account in messages: by its name, else by its
@@ -112,28 +128,60 @@ func accountLabel(n *yaml.Node, position string) string {
 	return position
 }
 
-func (s *Settings) fields() strictyaml.Fields {
+// fields are the settings an account inherits from `defaults`, decoded
+// over e, which holds what is inherited.
+func (e *Effective) fields(dir string) strictyaml.Fields {
 	return strictyaml.Fields{
-		"cache_ttl":          strictyaml.Parsed(&s.CacheTTL, model.ParseDuration),
-		"timeout":            strictyaml.Parsed(&s.Timeout, model.ParseDuration),
-		"refresh_timeout":    strictyaml.Parsed(&s.RefreshTimeout, model.ParseDuration),
-		"max_series":         strictyaml.Optional(&s.MaxSeries),
-		"max_stale":          strictyaml.Parsed(&s.MaxStale, model.ParseDuration),
-		"timezone":           strictyaml.Parsed(&s.Timezone, loadLocation),
-		"labels":             labels(&s.Labels),
-		"http_client_config": httpClientConfig(&s.HTTPClientConfig),
+		"cache_ttl":          strictyaml.Parsed(&e.CacheTTL, parseDuration),
+		"timeout":            strictyaml.Parsed(&e.Timeout, parseDuration),
+		"refresh_timeout":    strictyaml.Parsed(&e.RefreshTimeout, parseDuration),
+		"max_series":         strictyaml.Optional(&e.MaxSeries),
+		"max_stale":          strictyaml.Parsed(&e.MaxStale, parseDuration),
+		"timezone":           strictyaml.Parsed(&e.Location, loadLocation),
+		"labels":             labels(&e.Labels),
+		"http_client_config": httpClientConfig(&e.HTTPClientConfig, dir),
 	}
 }
 
-func (a account) fields() strictyaml.Fields {
-	f := a.Settings.fields()
-	f["name"] = strictyaml.Scalar(&a.Name)
-	f["base_url"] = strictyaml.Scalar(&a.BaseURL)
-	f[VendorAIOps] = block(&a.AIOps, a)
-	f[VendorVZICloud] = block(&a.VZICloud, a)
-	f[VendorTingyun] = block(&a.Tingyun, a)
-	f[VendorGuoyangyun] = block(&a.Guoyangyun, a)
-	return f
+func parseDuration(text string) (time.Duration, error) {
+	d, err := model.ParseDuration(text)
+	return time.Duration(d), err
+}
+
+// settings checks the settings o sets, e being them with what they inherit;
+// a rule between two keys is checked where one of them is set, so that a
+// violation inherited from `defaults` is reported once, there.
+func settings(o *strictyaml.Object, e Effective) {
+	if o == nil {
+		return
+	}
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{{"cache_ttl", e.CacheTTL}, {"timeout", e.Timeout}, {"refresh_timeout", e.RefreshTimeout}, {"max_stale", e.MaxStale}} {
+		if o.Has(d.key) && d.val <= 0 {
+			o.Errorf(d.key, "must be greater than 0")
+		}
+	}
+	if o.Has("max_series") && e.MaxSeries <= 0 {
+		o.Errorf("max_series", "must be greater than 0")
+	}
+	atLeast(o, "max_stale", e.MaxStale, "cache_ttl", e.CacheTTL)
+	// A refresh makes at least one request: a shorter refresh_timeout would
+	// silently cut the timeout down.
+	atLeast(o, "refresh_timeout", e.RefreshTimeout, "timeout", e.Timeout)
+}
+
+// atLeast reports big < small when o sets either.
+func atLeast(o *strictyaml.Object, bigKey string, big time.Duration, smallKey string, small time.Duration) {
+	if !o.Has(bigKey) && !o.Has(smallKey) || big <= 0 || small <= 0 || big >= small {
+		return
+	}
+	key := bigKey
+	if !o.Has(bigKey) {
+		key = smallKey
+	}
+	o.Errorf(key, "%s (%s) must be at least %s (%s)", bigKey, model.Duration(big), smallKey, model.Duration(small))
 }
 
 // block decodes a vendor block, its secret into the account's; a null is
@@ -157,7 +205,7 @@ func (c *Config) decodeLimits(a strictyaml.At, v *yaml.Node) {
 			a.KeyErrorf(k.Line, "unknown vendor %s in limits: must be one of %s", quote.Text(k.Value), strings.Join(Vendors, ", "))
 			return
 		}
-		var l Limit
+		l := c.LimitFor(k.Value)
 		o := a.Key(k.Value, k.Line).Mapping(v, strictyaml.Fields{
 			"max_concurrency":     strictyaml.Optional(&l.MaxConcurrency),
 			"requests_per_second": strictyaml.Optional(&l.RequestsPerSecond),
@@ -165,103 +213,41 @@ func (c *Config) decodeLimits(a strictyaml.At, v *yaml.Node) {
 		if o == nil {
 			return
 		}
-		if n := l.MaxConcurrency; n != nil && *n < 1 {
-			o.Errorf("max_concurrency", "must be at least 1, got %d", *n)
+		if l.MaxConcurrency < 1 {
+			o.Errorf("max_concurrency", "must be at least 1, got %d", l.MaxConcurrency)
 		}
-		if r := l.RequestsPerSecond; r != nil && (*r < 0 || math.IsInf(*r, 0) || math.IsNaN(*r)) {
-			o.Errorf("requests_per_second", "must be a number of at least 0 (0: no limit), got %v", *r)
-		}
-		if c.Limits == nil {
-			c.Limits = map[string]Limit{}
+		if r := l.RequestsPerSecond; r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+			o.Errorf("requests_per_second", "must be a number of at least 0 (0: no limit), got %v", r)
 		}
 		c.Limits[k.Value] = l
 	})
 }
 
 // builtin is the last link of the defaults chain: account, `defaults`, this.
-var builtin = Settings{
-	CacheTTL:         new(model.Duration(DefaultCacheTTL)),
-	Timeout:          new(model.Duration(DefaultTimeout)),
-	RefreshTimeout:   new(model.Duration(DefaultRefreshTimeout)),
-	MaxSeries:        new(DefaultMaxSeries),
-	MaxStale:         new(model.Duration(DefaultMaxStale)),
-	Timezone:         mustLocation(DefaultTimezone),
-	HTTPClientConfig: &DefaultHTTPClientConfig,
+var builtin = Effective{
+	CacheTTL:         DefaultCacheTTL,
+	Timeout:          DefaultTimeout,
+	RefreshTimeout:   DefaultRefreshTimeout,
+	MaxSeries:        DefaultMaxSeries,
+	MaxStale:         DefaultMaxStale,
+	Location:         must(loadLocation(DefaultTimezone)), // time/tzdata is linked in
+	HTTPClientConfig: DefaultHTTPClientConfig,
 }
 
-func mustLocation(name string) *Location {
-	l, err := loadLocation(name)
+func must[T any](v T, err error) T {
 	if err != nil {
-		panic(err) // cannot happen: time/tzdata is linked in
+		panic(err)
 	}
-	return &l
+	return v
 }
 
 // loadLocation loads a zone. An empty name is refused: time.LoadLocation
 // would take it as UTC.
-func loadLocation(name string) (Location, error) {
+func loadLocation(name string) (*time.Location, error) {
 	if name == "" {
-		return Location{}, errors.New("must be a zone name such as Asia/Shanghai or UTC")
+		return nil, errors.New("must be a zone name such as Asia/Shanghai or UTC")
 	}
-	l, err := time.LoadLocation(name)
-	return Location{Name: name, Location: l}, err
-}
-
-// or fills the unset fields of s from d.
-func (s Settings) or(d Settings) Settings {
-	s.CacheTTL = firstSet(s.CacheTTL, d.CacheTTL)
-	s.Timeout = firstSet(s.Timeout, d.Timeout)
-	s.RefreshTimeout = firstSet(s.RefreshTimeout, d.RefreshTimeout)
-	s.MaxSeries = firstSet(s.MaxSeries, d.MaxSeries)
-	s.MaxStale = firstSet(s.MaxStale, d.MaxStale)
-	s.Timezone = firstSet(s.Timezone, d.Timezone)
-	s.HTTPClientConfig = firstSet(s.HTTPClientConfig, d.HTTPClientConfig)
-	return s
-}
-
-// firstSet is the first of its arguments that is set.
-func firstSet[T any](a, b *T) *T {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// check validates the settings st sets and joins its relative file paths to
-// dir; m is st with everything it inherits, for the rules between two keys.
-func (st *Settings) check(o *strictyaml.Object, m Settings, dir string) {
-	if st.HTTPClientConfig != nil {
-		st.HTTPClientConfig.SetDirectory(dir)
-	}
-	for _, d := range []struct {
-		key string
-		val *model.Duration
-	}{{"cache_ttl", st.CacheTTL}, {"timeout", st.Timeout}, {"refresh_timeout", st.RefreshTimeout}, {"max_stale", st.MaxStale}} {
-		if d.val != nil && *d.val <= 0 {
-			o.Errorf(d.key, "must be greater than 0")
-		}
-	}
-	if st.MaxSeries != nil && *st.MaxSeries <= 0 {
-		o.Errorf("max_series", "must be greater than 0")
-	}
-	atLeast(o, "max_stale", st.MaxStale, *m.MaxStale, "cache_ttl", st.CacheTTL, *m.CacheTTL)
-	// A refresh makes at least one request: a shorter refresh_timeout would
-	// silently cut the timeout down.
-	atLeast(o, "refresh_timeout", st.RefreshTimeout, *m.RefreshTimeout, "timeout", st.Timeout, *m.Timeout)
-}
-
-// atLeast reports big < small, where one of the two is set in o, so that a
-// violation inherited from `defaults` is reported once, there, not in every
-// account.
-func atLeast(o *strictyaml.Object, bigKey string, bigSet *model.Duration, big model.Duration, smallKey string, smallSet *model.Duration, small model.Duration) {
-	if (bigSet == nil && smallSet == nil) || big <= 0 || small <= 0 || big >= small {
-		return
-	}
-	key := bigKey
-	if bigSet == nil {
-		key = smallKey
-	}
-	o.Errorf(key, "%s (%s) must be at least %s (%s)", bigKey, big, smallKey, small)
+	return time.LoadLocation(name)
 }
 
 // defaultBaseURLs are the public hosts, used when an account sets no base_url.
@@ -272,23 +258,10 @@ var defaultBaseURLs = map[string]string{
 	VendorGuoyangyun: guoyangyun.DefaultBaseURL,
 }
 
-// check validates the account and resolves its Effective settings.
+// check validates the account and resolves its vendor and base URL.
 func (a account) check(c *Config, dir string) {
 	o := a.o
 	o.Require("name", a.Name)
-	m := a.Settings.or(c.Defaults).or(builtin)
-	a.Settings.check(o, m, dir)
-	a.Effective = Effective{
-		CacheTTL:         time.Duration(*m.CacheTTL),
-		Timeout:          time.Duration(*m.Timeout),
-		RefreshTimeout:   time.Duration(*m.RefreshTimeout),
-		MaxSeries:        *m.MaxSeries,
-		MaxStale:         time.Duration(*m.MaxStale),
-		Location:         m.Timezone.Location,
-		Labels:           mergeLabels(c.Defaults.Labels, a.Labels),
-		HTTPClientConfig: *m.HTTPClientConfig,
-	}
-
 	var vendors []string
 	for _, v := range Vendors {
 		if _, set := o.Keys[v]; set {
@@ -352,17 +325,6 @@ func (c *Config) CheckSecretFiles() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// mergeLabels returns the defaults' labels with the account's over them.
-func mergeLabels(defaults, account map[string]string) map[string]string {
-	if len(defaults)+len(account) == 0 {
-		return nil
-	}
-	merged := make(map[string]string, len(defaults)+len(account))
-	maps.Copy(merged, defaults)
-	maps.Copy(merged, account)
-	return merged
 }
 
 // parseBaseURL accepts a scheme, a host and an optional path prefix, to

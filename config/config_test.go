@@ -117,6 +117,15 @@ func TestLoadValid(t *testing.T) {
 	}
 }
 
+// The default windows are written as their text would parse.
+func TestDefaultExpiryWindowsParse(t *testing.T) {
+	for _, w := range DefaultExpiryWindows {
+		parsed, err := parseWindow(w.Text)
+		require.NoError(t, err)
+		require.Equal(t, w, parsed)
+	}
+}
+
 func TestParseDefaults(t *testing.T) {
 	cfg, err := Parse([]byte(`
 accounts:

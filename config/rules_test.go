@@ -39,9 +39,9 @@ accounts:
 	require.False(t, b.HTTPClientConfig.EnableHTTP2)
 	require.False(t, c.HTTPClientConfig.FollowRedirects)
 
-	require.Equal(t, EffectiveLimit{MaxConcurrency: 1, RequestsPerSecond: 0}, cfg.LimitFor(VendorVZICloud))
-	require.Equal(t, EffectiveLimit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: 2.5}, cfg.LimitFor(VendorAIOps))
-	require.Equal(t, EffectiveLimit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}, cfg.LimitFor(VendorTingyun))
+	require.Equal(t, Limit{MaxConcurrency: 1, RequestsPerSecond: 0}, cfg.LimitFor(VendorVZICloud))
+	require.Equal(t, Limit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: 2.5}, cfg.LimitFor(VendorAIOps))
+	require.Equal(t, Limit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}, cfg.LimitFor(VendorTingyun))
 }
 
 // A proxy password is never printed: not in errors of any kind, nor in the

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	promcfg "github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
 
 	"github.com/quotaexporter/quota_exporter/internal/secret"
 	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
@@ -40,7 +39,7 @@ const (
 )
 
 // DefaultExpiryWindows is used when a vzicloud block sets no expiry_windows.
-var DefaultExpiryWindows = []string{"7d", "30d"}
+var DefaultExpiryWindows = []Window{{"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
 
 // DefaultHTTPClientConfig is Prometheus' default, except that redirects are
 // not followed: a vendor answering with a redirect is an error unless
@@ -51,25 +50,9 @@ var DefaultHTTPClientConfig = func() promcfg.HTTPClientConfig {
 	return c
 }()
 
-// ReservedLabels are every label the exporter, the client library and
-// Prometheus set on the exporter's series; static `labels` must not use
-// them. collector's tests prove it covers every label the collector emits.
-var ReservedLabels = []string{
-	// vendor series
-	"account", "license_id", "license_type", "edition", "user_id", "contact_name", "channel",
-	"product_id", "type", "state", "within", "code", "name", "status",
-	"username", "primary_name", "corp", "instance_id", "product",
-	// the exporter's own series, build_info and the Go collector
-	"vendor", "result", "le", "quantile", "version", "revision", "branch", "goversion",
-	"goos", "goarch", "tags",
-	// set by Prometheus on every scraped series
-	"instance", "job",
-}
-
 // Config is the whole file.
 type Config struct {
-	Defaults Settings
-	Limits   map[string]Limit // by vendor name
+	Limits   map[string]Limit // by vendor name, as set; see LimitFor
 	Accounts []Account
 
 	secretFiles []secretFile // for CheckSecretFiles
@@ -82,56 +65,24 @@ type secretFile struct {
 }
 
 // Limit is the request budget of one vendor, per API host, shared by all
-// its accounts. A nil field is unset.
+// its accounts; a RequestsPerSecond of 0 means no rate limit.
 type Limit struct {
-	MaxConcurrency    *int
-	RequestsPerSecond *float64
-}
-
-// EffectiveLimit is a vendor's Limit with defaults applied; a
-// RequestsPerSecond of 0 means no rate limit.
-type EffectiveLimit struct {
 	MaxConcurrency    int
 	RequestsPerSecond float64
 }
 
 // LimitFor returns the budget of the vendor's hosts.
-func (c *Config) LimitFor(vendor string) EffectiveLimit {
-	l := EffectiveLimit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}
-	if set, ok := c.Limits[vendor]; ok {
-		if set.MaxConcurrency != nil {
-			l.MaxConcurrency = *set.MaxConcurrency
-		}
-		if set.RequestsPerSecond != nil {
-			l.RequestsPerSecond = *set.RequestsPerSecond
-		}
+func (c *Config) LimitFor(vendor string) Limit {
+	if l, ok := c.Limits[vendor]; ok {
+		return l
 	}
-	return l
-}
-
-// Settings may be given in `defaults` and overridden per account. A nil
-// field is unset.
-type Settings struct {
-	CacheTTL       *model.Duration
-	Timeout        *model.Duration
-	RefreshTimeout *model.Duration
-	MaxSeries      *int
-	MaxStale       *model.Duration
-	Timezone       *Location
-	// Static labels added to every vendor series of the account; an
-	// account's labels are merged over those of `defaults`.
-	Labels map[string]string
-	// Proxy and TLS settings for upstream requests, in the standard
-	// Prometheus HTTP client format. Authentication keys are refused: each
-	// vendor authenticates its own way.
-	HTTPClientConfig *promcfg.HTTPClientConfig
+	return Limit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}
 }
 
 // Account is one vendor account: exactly one vendor block is set.
 type Account struct {
 	Name    string
-	BaseURL string
-	Settings
+	BaseURL string // as written; see Effective.BaseURL
 	// Secret is the vendor block's credential: aiops' token, vzicloud's
 	// access_key_secret, tingyun's authkey or guoyangyun's appsecret.
 	Secret secret.Source
@@ -141,8 +92,8 @@ type Account struct {
 	Tingyun    *Tingyun
 	Guoyangyun *Guoyangyun
 
-	// Resolved by Load and Parse: defaults applied, URL parsed, relative
-	// paths joined.
+	// The account's settings, over those of `defaults`, over the package
+	// defaults; URL parsed, relative paths joined.
 	Effective Effective
 }
 
@@ -179,6 +130,8 @@ type Window struct {
 	Duration time.Duration
 }
 
+func (w Window) String() string { return w.Text }
+
 // Tingyun is Tingyun network monitoring: an authkey in the query string.
 type Tingyun struct{}
 
@@ -186,10 +139,4 @@ type Tingyun struct{}
 type Guoyangyun struct {
 	Appkey   string
 	Username string
-}
-
-// Location is a time zone name, validated at load.
-type Location struct {
-	Name string
-	*time.Location
 }

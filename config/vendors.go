@@ -7,12 +7,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	promcfg "github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/quotaexporter/quota_exporter/internal/labelrules"
 	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/internal/secret"
 	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
@@ -86,7 +85,7 @@ func (v *VZICloud) check(o *strictyaml.Object) {
 	}
 	switch {
 	case !o.Has("expiry_windows"):
-		v.ExpiryWindows = defaultWindows()
+		v.ExpiryWindows = slices.Clone(DefaultExpiryWindows)
 	case len(v.ExpiryWindows) == 0:
 		o.Errorf("expiry_windows", "must list at least one window; leave it out for the default %v", DefaultExpiryWindows)
 	}
@@ -105,33 +104,21 @@ func (v *VZICloud) describe() []string {
 	return d
 }
 
-func defaultWindows() []Window {
-	ws := make([]Window, len(DefaultExpiryWindows))
-	for i, text := range DefaultExpiryWindows {
-		w, err := parseWindow(text)
-		if err != nil {
-			panic(err) // a bad constant, caught by any test
-		}
-		ws[i] = w
-	}
-	return ws
-}
-
 // windows decodes expiry windows: positive durations, no two alike.
 func windows(p *[]Window) strictyaml.Field {
 	return func(a strictyaml.At, v *yaml.Node) {
 		seen := map[time.Duration]string{}
 		a.List(v, func(_ int, e strictyaml.At, v *yaml.Node) {
-			var w *Window
+			var w Window
 			switch strictyaml.Parsed(&w, parseWindow)(e, v); {
-			case w == nil:
+			case w.Text == "": // null, or reported
 			case w.Duration <= 0:
 				e.Errorf("must be greater than 0")
 			case seen[w.Duration] != "":
 				e.Errorf("duplicate window: %s is the same as %s", w.Text, seen[w.Duration])
 			default:
 				seen[w.Duration] = w.Text
-				*p = append(*p, *w)
+				*p = append(*p, w)
 			}
 		})
 		if *p == nil && !strictyaml.IsNull(v) {
@@ -143,8 +130,8 @@ func windows(p *[]Window) strictyaml.Field {
 // parseWindow parses a Prometheus duration (7d, 12h) and keeps its text for
 // the `within` label.
 func parseWindow(text string) (Window, error) {
-	d, err := model.ParseDuration(text)
-	return Window{Text: text, Duration: time.Duration(d)}, err
+	d, err := parseDuration(text)
+	return Window{Text: text, Duration: d}, err
 }
 
 // wheres decodes the vzicloud filter: documented keys and operators, a
@@ -207,42 +194,24 @@ func (g *Guoyangyun) describe() []string {
 	return []string{"username " + g.Username}
 }
 
-// maxLabelValue is the longest label value, static or from a vendor.
-const maxLabelValue = 1024
-
-func checkLabelValue(a strictyaml.At, value string) {
-	switch {
-	case !utf8.ValidString(value):
-		a.Errorf("must be valid UTF-8")
-	case len(value) > maxLabelValue:
-		a.Errorf("must be at most %d bytes, got %d", maxLabelValue, len(value))
-	}
-}
-
-// labels decodes static labels: Prometheus label names that are neither
-// reserved nor the exporter's own, with values of at most 1,024 bytes of
-// UTF-8 (the limit vendor label values have).
+// labels decodes static labels: names and values as labelrules has them.
 func labels(p *map[string]string) strictyaml.Field {
 	return func(a strictyaml.At, v *yaml.Node) {
 		a.Entries(v, func(k, v *yaml.Node) {
-			name := quote.Text(k.Value) + strictyaml.In(a.Path)
-			switch {
-			case !model.LegacyValidation.IsValidLabelName(k.Value):
-				a.KeyErrorf(k.Line, "label name %s is not valid: letters, digits and _, not starting with a digit", name)
-			case strings.HasPrefix(k.Value, "__"):
-				a.KeyErrorf(k.Line, "label name %s is reserved: names starting with __ are Prometheus' own", name)
-			case slices.Contains(ReservedLabels, k.Value):
-				a.KeyErrorf(k.Line, "label name %s is reserved: the exporter or Prometheus sets it", name)
-			default:
-				var value string
-				if va := a.Key(k.Value, k.Line); strictyaml.Text(va, v, &value) {
-					checkLabelValue(va, value)
-				}
-				if *p == nil {
-					*p = map[string]string{}
-				}
-				(*p)[k.Value] = value
+			if err := labelrules.CheckName(k.Value); err != nil {
+				a.KeyErrorf(k.Line, "label name %s%s %v", quote.Text(k.Value), strictyaml.In(a.Path), err)
+				return
 			}
+			var value string
+			if va := a.Key(k.Value, k.Line); strictyaml.Text(va, v, &value) {
+				if err := labelrules.CheckValue(value); err != nil {
+					va.Errorf("%v", err)
+				}
+			}
+			if *p == nil {
+				*p = map[string]string{}
+			}
+			(*p)[k.Value] = value
 		})
 	}
 }
@@ -254,8 +223,8 @@ var authKeys = []string{"basic_auth", "authorization", "oauth2", "bearer_token",
 // httpClientConfig decodes the standard Prometheus block the way Prometheus
 // does (strictly; its UnmarshalYAML applies the defaults and validates),
 // minus the authentication keys, which are refused, and with
-// follow_redirects false unless set.
-func httpClientConfig(p **promcfg.HTTPClientConfig) strictyaml.Field {
+// follow_redirects false unless set; relative file paths are joined to dir.
+func httpClientConfig(p *promcfg.HTTPClientConfig, dir string) strictyaml.Field {
 	return func(a strictyaml.At, v *yaml.Node) {
 		var raw map[string]any
 		switch {
@@ -295,7 +264,8 @@ func httpClientConfig(p **promcfg.HTTPClientConfig) strictyaml.Field {
 			if _, set := raw["follow_redirects"]; !set {
 				cfg.FollowRedirects = false
 			}
-			*p = &cfg
+			cfg.SetDirectory(dir)
+			*p = cfg
 		}
 	}
 }

@@ -23,7 +23,7 @@ type Limits struct {
 	wait *prometheus.CounterVec
 
 	mu      sync.Mutex
-	limitOf func(vendor string) config.EffectiveLimit
+	limitOf func(vendor string) config.Limit
 	budgets map[host]*budget
 }
 
@@ -31,7 +31,7 @@ type host struct{ vendor, address string }
 
 // budget is one host's semaphore and token bucket, made for one limit.
 type budget struct {
-	limit config.EffectiveLimit
+	limit config.Limit
 	slots *semaphore.Weighted
 	rate  *rate.Limiter // nil: no rate limit
 }
@@ -95,7 +95,7 @@ func (l *Limits) budget(h host) *budget {
 	return b
 }
 
-func newBudget(limit config.EffectiveLimit) *budget {
+func newBudget(limit config.Limit) *budget {
 	slots := max(limit.MaxConcurrency, 1)
 	b := &budget{limit: limit, slots: semaphore.NewWeighted(int64(slots))}
 	if limit.RequestsPerSecond > 0 {

@@ -13,7 +13,7 @@ import (
 
 func limitsConfig(concurrency int, rps float64) *config.Config {
 	return &config.Config{Limits: map[string]config.Limit{
-		config.VendorAIOps: {MaxConcurrency: &concurrency, RequestsPerSecond: &rps},
+		config.VendorAIOps: {MaxConcurrency: concurrency, RequestsPerSecond: rps},
 	}}
 }
 
@@ -25,8 +25,8 @@ func TestConfigureReplacesOnlyChangedBudgets(t *testing.T) {
 	aiops := host{config.VendorAIOps, "a.example:443"}
 	tingyun := host{config.VendorTingyun, "t.example:443"}
 	first, other := l.budget(aiops), l.budget(tingyun)
-	assert.Equal(t, config.EffectiveLimit{MaxConcurrency: 2, RequestsPerSecond: 5}, first.limit)
-	assert.Equal(t, config.EffectiveLimit{MaxConcurrency: config.DefaultMaxConcurrency, RequestsPerSecond: config.DefaultRequestsPerSecond}, other.limit)
+	assert.Equal(t, config.Limit{MaxConcurrency: 2, RequestsPerSecond: 5}, first.limit)
+	assert.Equal(t, config.Limit{MaxConcurrency: config.DefaultMaxConcurrency, RequestsPerSecond: config.DefaultRequestsPerSecond}, other.limit)
 
 	l.Configure(limitsConfig(2, 5))
 	assert.Same(t, first, l.budget(aiops), "unchanged limit, same budget")

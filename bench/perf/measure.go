@@ -69,10 +69,9 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 	// perVendor copies of each demo account: same vendor, own cache. The
 	// vendor budgets (`limits`) let every account's request through at once:
 	// the rig measures the exporter, not the pacing limits add on purpose.
-	noRate, slots := 0.0, max(perVendor, 1)
 	cfg := &config.Config{Limits: map[string]config.Limit{}}
 	for _, vendor := range config.Vendors {
-		cfg.Limits[vendor] = config.Limit{MaxConcurrency: &slots, RequestsPerSecond: &noRate}
+		cfg.Limits[vendor] = config.Limit{MaxConcurrency: max(perVendor, 1), RequestsPerSecond: 0}
 	}
 	for _, a := range demoCfg.Accounts {
 		for i := range perVendor {

@@ -243,12 +243,12 @@ func Scalar[T any](p *T) Field {
 	}
 }
 
-// Optional decodes a plain value into a new *p; a null leaves *p nil.
-func Optional[T any](p **T) Field {
+// Optional decodes a plain value into *p; a null leaves *p as it is.
+func Optional[T any](p *T) Field {
 	return func(a At, v *yaml.Node) {
 		var t T
 		if !IsNull(v) && !a.failed(func() { Scalar(&t)(a, v) }) {
-			*p = &t
+			*p = t
 		}
 	}
 }
@@ -263,9 +263,10 @@ func expected(p any) string {
 	return "a single value"
 }
 
-// Parsed decodes a text with parse into a new *p; a null leaves *p nil.
-// Long texts are quoted cut short, whatever the parser's message.
-func Parsed[T any](p **T, parse func(string) (T, error)) Field {
+// Parsed decodes a text with parse into *p; a null, or a text that does
+// not parse, leaves *p as it is. Long texts are quoted cut short, whatever
+// the parser's message.
+func Parsed[T any](p *T, parse func(string) (T, error)) Field {
 	return func(a At, v *yaml.Node) {
 		var text string
 		if !Text(a, v, &text) {
@@ -278,7 +279,7 @@ func Parsed[T any](p **T, parse func(string) (T, error)) Field {
 		case err != nil:
 			a.Errorf("%v", err)
 		default:
-			*p = &t
+			*p = t
 		}
 	}
 }
