@@ -4,7 +4,6 @@ import (
 	"errors"
 	"maps"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +21,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/aiops"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/guoyangyun"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/tingyun"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
@@ -193,6 +193,7 @@ func block[T any, P interface {
 }](p *P, acct account) strictyaml.Field {
 	return func(a strictyaml.At, v *yaml.Node) {
 		*p = new(T)
+		acct.vendor = *p
 		if o := a.Mapping(v, (*p).fields(&acct.Secret)); o != nil {
 			acct.blocks[a.Path] = o
 		}
@@ -275,7 +276,7 @@ func (a account) check(c *Config, dir string) {
 		a.Effective.Vendor = vendors[0]
 		if bo := a.blocks[vendors[0]]; bo != nil {
 			a.checkSecret(c, bo, dir)
-			a.block().check(bo)
+			a.vendor.check(bo)
 		}
 	default:
 		o.Errorf(vendors[1], "more than one vendor block (%s): an account has exactly one", strings.Join(vendors, ", "))
@@ -286,7 +287,7 @@ func (a account) check(c *Config, dir string) {
 		raw = a.BaseURL
 	}
 	if raw != "" || explicit {
-		u, err := parseBaseURL(raw)
+		u, err := upstream.ParseBaseURL(raw)
 		if err != nil {
 			o.Errorf("base_url", "%v", err)
 		}
@@ -325,39 +326,4 @@ func (c *Config) CheckSecretFiles() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// parseBaseURL accepts a scheme, a host and an optional path prefix, to
-// which the client appends the documented paths.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return nil, urlError(err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, errors.New("must start with http:// or https://")
-	case u.User != nil:
-		return nil, errors.New("must not hold credentials: the vendor client authenticates itself")
-	case u.Host == "":
-		return nil, errors.New("must have a host")
-	case strings.ContainsAny(raw, "?#"):
-		return nil, errors.New("must not have a query or fragment")
-	}
-	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), strings.TrimRight(u.RawPath, "/")
-	return u, nil
-}
-
-// urlError is url.Parse's complaint without the URL, which may hold a
-// password; when the URL has credentials (an @), not even the part the
-// complaint quotes, which may be a piece of the password; nor for a long
-// URL, whose quoted part may be long.
-func urlError(err error) error {
-	uerr := &url.Error{}
-	switch {
-	case !errors.As(err, &uerr):
-		return err
-	case strings.Contains(uerr.URL, "@") || len(uerr.URL) > quote.MaxChars:
-		return errors.New("not a valid URL")
-	}
-	return uerr.Err
 }

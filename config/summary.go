@@ -31,8 +31,8 @@ func (c *Config) Summary() string {
 func (a Account) String() string {
 	head, rest, _ := strings.Cut(a.Effective.String(), "\n")
 	lines := []string{fmt.Sprintf("account %q: %s", a.Name, head)}
-	if b := a.block(); b != nil {
-		lines = append(lines, "  "+strings.Join(append(b.describe(), a.Secret.String()), ", "))
+	if a.vendor != nil {
+		lines = append(lines, "  "+strings.Join(append(a.vendor.describe(), a.Secret.String()), ", "))
 	}
 	return strings.Join(append(lines, rest), "\n")
 }

@@ -91,6 +91,7 @@ type Account struct {
 	VZICloud   *VZICloud
 	Tingyun    *Tingyun
 	Guoyangyun *Guoyangyun
+	vendor     vendorBlock // the one set, for the checks and the summary
 
 	// The account's settings, over those of `defaults`, over the package
 	// defaults; URL parsed, relative paths joined.

@@ -15,6 +15,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/internal/quote"
 	"github.com/quotaexporter/quota_exporter/internal/secret"
 	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
@@ -28,19 +29,6 @@ type vendorBlock interface {
 	// describe lists settings worth showing in the summary, never a secret
 	// nor the public half of a credential (access_key_id, appkey).
 	describe() []string
-}
-
-// block is the account's vendor block, nil when it has none.
-func (a *Account) block() vendorBlock {
-	for _, b := range []struct {
-		vendorBlock
-		set bool
-	}{{a.AIOps, a.AIOps != nil}, {a.VZICloud, a.VZICloud != nil}, {a.Tingyun, a.Tingyun != nil}, {a.Guoyangyun, a.Guoyangyun != nil}} {
-		if b.set {
-			return b.vendorBlock
-		}
-	}
-	return nil
 }
 
 // secretPair adds the keys of a secret, inline under key and as a file under
@@ -255,7 +243,7 @@ func httpClientConfig(p *promcfg.HTTPClientConfig, dir string) strictyaml.Field 
 		cfg := promcfg.HTTPClientConfig{}
 		err := strictyaml.Foreign(raw, &cfg)
 		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
-			err = fmt.Errorf("proxy_url: %w", urlError(err))
+			err = fmt.Errorf("proxy_url: %w", upstream.URLParseError(err))
 		}
 		switch {
 		case err != nil:
