@@ -169,23 +169,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// checkConfig loads the configuration and builds every account's client, as
-// a start would, without serving.
-func checkConfig(load func() (*config.Config, error), exporter *collector.Exporter, stdout, stderr io.Writer) int {
-	cfg, ok := loadAndApply(load, exporter, stderr)
-	if !ok {
-		return 1
-	}
-	fmt.Fprintf(stdout, "configuration is valid: %d accounts\n%s", len(cfg.Accounts), cfg.Summary())
-	if err := cfg.CheckSecretFiles(); err != nil {
-		// Not a load error (those accounts fail with secret_error), but
-		// the check must say so.
-		fmt.Fprintf(stderr, "secret files cannot be read:\n%v\n", err)
-		return 1
-	}
-	return 0
-}
-
 func reloadOnSIGHUP(ctx context.Context, srv *server.Server) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -161,7 +161,7 @@ func (b *builder) add(d *metricDesc, t dto.MetricType, v float64, labels []strin
 	}
 	for i, value := range labels {
 		if err := labelrules.CheckValue(value); err != nil {
-			b.err = &upstream.Error{Result: upstream.ResultDecodeError, Err: fmt.Errorf("%s label %s: value %v: %s", *d.name, d.labels[i], err, quote.Text(value))}
+			b.err = &upstream.Error{Result: upstream.ResultDecodeError, Err: fmt.Errorf("%s label %s: value %w: %s", *d.name, d.labels[i], err, quote.Text(value))}
 			return
 		}
 	}

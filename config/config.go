@@ -11,7 +11,6 @@ import (
 	"time"
 	_ "time/tzdata" // zone names must load in a scratch or distroless image too
 
-	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
@@ -231,15 +230,18 @@ var builtin = Effective{
 	RefreshTimeout:   DefaultRefreshTimeout,
 	MaxSeries:        DefaultMaxSeries,
 	MaxStale:         DefaultMaxStale,
-	Location:         must(loadLocation(DefaultTimezone)), // time/tzdata is linked in
+	Location:         defaultLocation(),
 	HTTPClientConfig: DefaultHTTPClientConfig,
 }
 
-func must[T any](v T, err error) T {
+// defaultLocation is DefaultTimezone, which always loads: time/tzdata is
+// linked in.
+func defaultLocation() *time.Location {
+	l, err := loadLocation(DefaultTimezone)
 	if err != nil {
 		panic(err)
 	}
-	return v
+	return l
 }
 
 // loadLocation loads a zone. An empty name is refused: time.LoadLocation
@@ -275,7 +277,11 @@ func (a account) check(c *Config, dir string) {
 	case 1:
 		a.Effective.Vendor = vendors[0]
 		if bo := a.blocks[vendors[0]]; bo != nil {
-			a.checkSecret(c, bo, dir)
+			// A missing or unreadable file fails the account's refreshes
+			// with secret_error, not the load: CheckSecretFiles reports it.
+			if at, isFile := a.Secret.Check(bo, dir); isFile {
+				c.secretFiles = append(c.secretFiles, secretFile{at, a.Secret.File})
+			}
 			a.vendor.check(bo)
 		}
 	default:
@@ -292,25 +298,6 @@ func (a account) check(c *Config, dir string) {
 			o.Errorf("base_url", "%v", err)
 		}
 		a.Effective.BaseURL = u
-	}
-}
-
-// checkSecret requires exactly one of the vendor block's secret pair and
-// joins a relative file path to dir. The file is not read: a missing or
-// unreadable file fails the account's refreshes with secret_error, not the
-// load (CheckSecretFiles reports them).
-func (a account) checkSecret(c *Config, bo *strictyaml.Object, dir string) {
-	s := &a.Secret
-	fileKey := s.Key + "_file"
-	switch hasValue, hasFile := s.Value != "", s.File != ""; {
-	case hasValue && hasFile:
-		bo.Errorf(fileKey, "conflicts with %s (line %d): set only one", bo.Name(s.Key), bo.Keys[s.Key].Line)
-	case !hasValue && !hasFile:
-		bo.KeyErrorf(bo.Line, "%s or %s is required", bo.Name(s.Key), bo.Name(fileKey))
-	case hasFile:
-		s.File = promcfg.JoinDir(dir, s.File)
-		at := strictyaml.Error{Account: bo.Account, Path: bo.Name(fileKey), Line: bo.Keys[fileKey].Line}
-		c.secretFiles = append(c.secretFiles, secretFile{at, s.File})
 	}
 }
 

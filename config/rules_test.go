@@ -44,8 +44,8 @@ accounts:
 	require.Equal(t, Limit{MaxConcurrency: DefaultMaxConcurrency, RequestsPerSecond: DefaultRequestsPerSecond}, cfg.LimitFor(VendorTingyun))
 }
 
-// A proxy password is never printed: not in errors of any kind, nor in the
-// summary of a valid config.
+// A proxy password is never printed: not in errors of any kind, nor when a
+// valid config is.
 func TestProxyPasswordNeverPrinted(t *testing.T) {
 	const password = "PROXY-PASSWORD-42"
 	for _, proxy := range []string{
@@ -64,7 +64,7 @@ func TestProxyPasswordNeverPrinted(t *testing.T) {
 				require.NotContains(t, err.Error(), "PROXY", doc)
 				continue
 			}
-			require.NotContains(t, cfg.Summary(), "PASSWORD", doc)
+			require.NotContains(t, printed(t, cfg), "PASSWORD", doc)
 		}
 	}
 }

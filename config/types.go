@@ -4,6 +4,8 @@
 package config
 
 import (
+	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -140,4 +142,20 @@ type Tingyun struct{}
 type Guoyangyun struct {
 	Appkey   string
 	Username string
+}
+
+// String names the account; --config.check prints more.
+func (a Account) String() string {
+	return fmt.Sprintf("account %q: %s %s", a.Name, a.Effective.Vendor, a.Effective.BaseURL)
+}
+
+// Format prints String whatever the verb: fmt's own rendering (%#v, %d...)
+// would show http_client_config's secrets, promcfg.Secret being a plain
+// string to fmt.
+func (a Account) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, a.String()) }
+
+// Format prints the vendor and base URL whatever the verb, for the reason
+// given on Account.
+func (e Effective) Format(f fmt.State, _ rune) {
+	_, _ = fmt.Fprintf(f, "%s %s", e.Vendor, e.BaseURL)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	promcfg "github.com/prometheus/common/config"
@@ -19,42 +18,22 @@ import (
 	"github.com/quotaexporter/quota_exporter/vendor_clients/vzicloud"
 )
 
-// vendorBlock is what the decoder, the checks and the summary need of a
-// vendor block.
+// vendorBlock is what the decoder and the checks need of a vendor block.
 type vendorBlock interface {
-	// fields are the block's keys, its secret's pair (decoded into s) included.
+	// fields are the block's keys, its secret's two (decoded into s) included.
 	fields(s *secret.Source) strictyaml.Fields
 	// check validates the block, its secret aside, and fills in its defaults.
 	check(o *strictyaml.Object)
-	// describe lists settings worth showing in the summary, never a secret
-	// nor the public half of a credential (access_key_id, appkey).
-	describe() []string
-}
-
-// secretPair adds the keys of a secret, inline under key and as a file under
-// key_file, to a vendor block's fields.
-func secretPair(s *secret.Source, key string, f strictyaml.Fields) strictyaml.Fields {
-	s.Key = key
-	f[key] = func(a strictyaml.At, v *yaml.Node) {
-		var text string
-		if strictyaml.Text(a, v, &text) {
-			s.Value = secret.Secret(text)
-		}
-	}
-	f[key+"_file"] = strictyaml.Scalar(&s.File)
-	return f
 }
 
 func (a *AIOps) fields(s *secret.Source) strictyaml.Fields {
-	return secretPair(s, "token", strictyaml.Fields{"email": strictyaml.Scalar(&a.Email)})
+	return s.Fields("token", strictyaml.Fields{"email": strictyaml.Scalar(&a.Email)})
 }
 
 func (a *AIOps) check(o *strictyaml.Object) { o.Require("email", a.Email) }
 
-func (a *AIOps) describe() []string { return []string{"email " + a.Email} }
-
 func (v *VZICloud) fields(s *secret.Source) strictyaml.Fields {
-	return secretPair(s, "access_key_secret", strictyaml.Fields{
+	return s.Fields("access_key_secret", strictyaml.Fields{
 		"access_key_id":  strictyaml.Scalar(&v.AccessKeyID),
 		"page_size":      strictyaml.Scalar(&v.PageSize),
 		"wheres":         wheres(&v.Wheres),
@@ -77,19 +56,6 @@ func (v *VZICloud) check(o *strictyaml.Object) {
 	case len(v.ExpiryWindows) == 0:
 		o.Errorf("expiry_windows", "must list at least one window; leave it out for the default %v", DefaultExpiryWindows)
 	}
-}
-
-func (v *VZICloud) describe() []string {
-	d := []string{fmt.Sprintf("page_size %d", v.PageSize)}
-	windows := make([]string, len(v.ExpiryWindows))
-	for i, w := range v.ExpiryWindows {
-		windows[i] = w.Text
-	}
-	d = append(d, "expiry_windows ["+strings.Join(windows, ", ")+"]")
-	for _, w := range v.Wheres {
-		d = append(d, fmt.Sprintf("where %s %s %v", w.K, w.O, w.V))
-	}
-	return d
 }
 
 // windows decodes expiry windows: positive durations, no two alike.
@@ -161,26 +127,17 @@ func wheres(p *[]vzicloud.Where) strictyaml.Field {
 }
 
 func (t *Tingyun) fields(s *secret.Source) strictyaml.Fields {
-	return secretPair(s, "authkey", strictyaml.Fields{})
+	return s.Fields("authkey", strictyaml.Fields{})
 }
 
 // check has nothing to do: the authkey is all there is.
 func (t *Tingyun) check(*strictyaml.Object) {}
 
-func (t *Tingyun) describe() []string { return nil }
-
 func (g *Guoyangyun) fields(s *secret.Source) strictyaml.Fields {
-	return secretPair(s, "appsecret", strictyaml.Fields{"appkey": strictyaml.Scalar(&g.Appkey), "username": strictyaml.Scalar(&g.Username)})
+	return s.Fields("appsecret", strictyaml.Fields{"appkey": strictyaml.Scalar(&g.Appkey), "username": strictyaml.Scalar(&g.Username)})
 }
 
 func (g *Guoyangyun) check(o *strictyaml.Object) { o.Require("appkey", g.Appkey) }
-
-func (g *Guoyangyun) describe() []string {
-	if g.Username == "" {
-		return []string{"all sub-accounts"}
-	}
-	return []string{"username " + g.Username}
-}
 
 // labels decodes static labels: names and values as labelrules has them.
 func labels(p *map[string]string) strictyaml.Field {

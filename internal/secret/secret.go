@@ -1,5 +1,7 @@
 // Package secret holds vendor credentials so that no printing reveals them,
-// and reads secret files, anew on every use, without ever hanging.
+// decodes their two spellings in a configuration (inline under a key, or a
+// file under key_file), and reads secret files, anew on every use, without
+// ever hanging.
 package secret
 
 import (
@@ -13,6 +15,9 @@ import (
 	"syscall"
 
 	promcfg "github.com/prometheus/common/config"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/quotaexporter/quota_exporter/internal/strictyaml"
 )
 
 // Secret is a credential given inline. Unlike promcfg.Secret, a plain string
@@ -54,6 +59,38 @@ type Source struct {
 	// Warn, when set, is told once per file and process of a secret file
 	// that every user of the machine may read.
 	Warn func(file string) `json:"-" yaml:"-"`
+}
+
+// Fields adds the source's keys to a mapping's fields: the inline value
+// under key, the file under key_file. The value is taken as written, which
+// never fails with a message that quotes it.
+func (s *Source) Fields(key string, f strictyaml.Fields) strictyaml.Fields {
+	s.Key = key
+	f[key] = func(a strictyaml.At, v *yaml.Node) {
+		var text string
+		if strictyaml.Text(a, v, &text) {
+			s.Value = Secret(text)
+		}
+	}
+	f[key+"_file"] = strictyaml.Scalar(&s.File)
+	return f
+}
+
+// Check requires exactly one of the two keys in o and joins a relative file
+// path to dir. The file is not read: it may be missing at load and appear
+// later. When the secret is a file, it returns where the file is set.
+func (s *Source) Check(o *strictyaml.Object, dir string) (fileAt strictyaml.Error, isFile bool) {
+	fileKey := s.Key + "_file"
+	switch hasValue, hasFile := s.Value != "", s.File != ""; {
+	case hasValue && hasFile:
+		o.Errorf(fileKey, "conflicts with %s (line %d): set only one", o.Name(s.Key), o.Keys[s.Key].Line)
+	case !hasValue && !hasFile:
+		o.KeyErrorf(o.Line, "%s or %s is required", o.Name(s.Key), o.Name(fileKey))
+	case hasFile:
+		s.File = promcfg.JoinDir(dir, s.File)
+		return strictyaml.Error{Account: o.Account, Path: o.Name(fileKey), Line: o.Keys[fileKey].Line}, true
+	}
+	return strictyaml.Error{}, false
 }
 
 // MaxFileSize is the size of the largest secret file read.
