@@ -64,16 +64,21 @@ func NewAIOps(email, token string) *AIOps {
 	mux := http.NewServeMux() // 404 for other paths, 405 for other methods
 	mux.HandleFunc("GET "+aiopsLicenseListPath, a.authorized(a.serveLicenseList))
 	mux.HandleFunc("GET "+aiopsTestPath, a.authorized(a.serveTest))
-	a.harness = newHarness(mux, vendorBodies{
-		unauthorized: aiopsUnauthorized,
-		wrongTypes:   []byte(aiopsWrongTypes),
-		noData:       []byte(`{"success":true}`),
-		vendorError: func(code int) (int, []byte) {
+	a.harness = newHarness(mux, a.FaultBodies())
+	return a
+}
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (a *AIOps) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: aiopsUnauthorized,
+		WrongTypes:   []byte(aiopsWrongTypes),
+		NoData:       []byte(`{"success":true}`),
+		VendorError: func(code int) (int, []byte) {
 			// The vendor reports its errors inside an HTTP 200.
 			return http.StatusOK, aiopsError(cmp.Or(code, http.StatusInternalServerError))
 		},
-	})
-	return a
+	}
 }
 
 // SetLicenses replaces the license list with a copy of ls.

@@ -6,7 +6,7 @@
 // Every vendor simulator embeds a harness: it counts requests and applies
 // the fault in force before the vendor's own handler runs. A vendor
 // simulator supplies only its handler and the few bodies only it knows
-// (vendorBodies).
+// (FaultBodies).
 package simulator
 
 import (
@@ -142,31 +142,20 @@ type Fault struct {
 	Times int
 }
 
-// vendorBodies are the answers only a vendor knows, for the faults whose
-// body is the vendor's own. Each body is JSON.
-type vendorBodies struct {
-	unauthorized []byte // sent with 401
-	wrongTypes   []byte // sent with 200
-	noData       []byte // the success envelope without its data, sent with 200
-	// vendorError is the vendor's error envelope for code (Fault.Code, 0
-	// for its default) and the HTTP status it comes with.
-	vendorError func(code int) (status int, body []byte)
-}
-
 // harness is the part every vendor simulator shares, embedded in each so
 // that its methods are the simulator's: a request counter and fault
 // injection in front of the vendor's handler. Its methods are safe for
 // concurrent use, so tests can change faults while the exporter scrapes.
 type harness struct {
 	vendor   http.Handler
-	bodies   vendorBodies
+	bodies   FaultBodies
 	requests atomic.Int64
 
 	mu    sync.Mutex
 	fault Fault
 }
 
-func newHarness(vendor http.Handler, bodies vendorBodies) *harness {
+func newHarness(vendor http.Handler, bodies FaultBodies) *harness {
 	return &harness{vendor: vendor, bodies: bodies}
 }
 
@@ -248,7 +237,7 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultHTML:
 		writeBody(w, http.StatusBadGateway, htmlType, []byte(nginxBadGateway))
 	case FaultUnauthorized:
-		writeBody(w, http.StatusUnauthorized, jsonType, h.bodies.unauthorized)
+		writeBody(w, http.StatusUnauthorized, jsonType, h.bodies.Unauthorized)
 	case FaultRateLimited:
 		secs := (f.RetryAfter + time.Second - 1) / time.Second
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
@@ -265,16 +254,16 @@ func (h *harness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case FaultDrip:
 		drip(w, r, h.record(r), f.Delay)
 	case FaultWrongTypes:
-		writeBody(w, http.StatusOK, jsonType, h.bodies.wrongTypes)
+		writeBody(w, http.StatusOK, jsonType, h.bodies.WrongTypes)
 	case FaultRedirectLoop:
 		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
 	case FaultVendorError:
-		status, body := h.bodies.vendorError(f.Code)
+		status, body := h.bodies.VendorError(f.Code)
 		writeBody(w, status, jsonType, body)
 	case FaultRedirect:
 		http.Redirect(w, r, f.Target+r.URL.RequestURI(), cmp.Or(f.Status, http.StatusTemporaryRedirect))
 	case FaultNoData:
-		writeBody(w, http.StatusOK, jsonType, h.bodies.noData)
+		writeBody(w, http.StatusOK, jsonType, h.bodies.NoData)
 	case FaultDeclaredLength:
 		w.Header().Set("Content-Type", jsonType)
 		w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))

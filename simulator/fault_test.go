@@ -41,11 +41,11 @@ func newFake(t *testing.T) (*harness, *httptest.Server) {
 	vendor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusCreated, "application/vnd.fake+json", []byte(fakeBody))
 	})
-	h := newHarness(vendor, vendorBodies{
-		unauthorized: []byte(fakeUnauthorized),
-		wrongTypes:   []byte(fakeWrongTypes),
-		noData:       []byte(fakeNoData),
-		vendorError:  fakeVendorError,
+	h := newHarness(vendor, FaultBodies{
+		Unauthorized: []byte(fakeUnauthorized),
+		WrongTypes:   []byte(fakeWrongTypes),
+		NoData:       []byte(fakeNoData),
+		VendorError:  fakeVendorError,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

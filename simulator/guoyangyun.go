@@ -86,15 +86,20 @@ func NewGuoyangyun(appkey, appsecret string) *Guoyangyun {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+guoyangyunSearchAccountPath, g.serveSearchAccount)
 	mux.HandleFunc("GET "+guoyangyunSearchAccountPath, g.serveSearchAccount) // documented too
-	g.harness = newHarness(mux, vendorBodies{
-		unauthorized: guoyangyunError("1002", "appkey或appsecret错误"),
-		wrongTypes:   []byte(guoyangyunWrongTypes),
-		noData:       []byte(`{"code":"0","msg":"成功"}`),
-		vendorError: func(int) (int, []byte) {
+	g.harness = newHarness(mux, g.FaultBodies())
+	return g
+}
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (g *Guoyangyun) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: guoyangyunError("1002", "appkey或appsecret错误"),
+		WrongTypes:   []byte(guoyangyunWrongTypes),
+		NoData:       []byte(`{"code":"0","msg":"成功"}`),
+		VendorError: func(int) (int, []byte) {
 			return http.StatusOK, guoyangyunError("9999", "系统异常，请稍后重试")
 		},
-	})
-	return g
+	}
 }
 
 // SetAccounts replaces the account list with a copy of as.

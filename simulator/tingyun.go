@@ -46,15 +46,20 @@ func NewTingyun(authkey string) *Tingyun {
 	t := &Tingyun{authkey: authkey, users: []TingyunUser{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+tingyunUserListPath, t.serveUserList)
-	t.harness = newHarness(mux, vendorBodies{
-		unauthorized: tingyunPermissionDenied,
-		wrongTypes:   []byte(tingyunWrongTypes),
-		noData:       []byte(`{"status":200}`),
-		vendorError: func(int) (int, []byte) {
+	t.harness = newHarness(mux, t.FaultBodies())
+	return t
+}
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (t *Tingyun) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: tingyunPermissionDenied,
+		WrongTypes:   []byte(tingyunWrongTypes),
+		NoData:       []byte(`{"status":200}`),
+		VendorError: func(int) (int, []byte) {
 			return http.StatusOK, tingyunEnvelope(http.StatusInternalServerError, "InternalServerError", "服务器内部错误", nil)
 		},
-	})
-	return t
+	}
 }
 
 // SetUsers replaces the user list with a copy of us.
