@@ -34,7 +34,7 @@ type TingyunUser struct {
 // Tingyun simulates Tingyun's user list API for one account, reached with
 // its authkey in the query string.
 type Tingyun struct {
-	*harness
+	mux     *http.ServeMux
 	authkey string
 
 	mu    sync.RWMutex
@@ -43,12 +43,13 @@ type Tingyun struct {
 
 // NewTingyun returns a simulator that accepts only authkey, with no users yet.
 func NewTingyun(authkey string) *Tingyun {
-	t := &Tingyun{authkey: authkey, users: []TingyunUser{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+tingyunUserListPath, t.serveUserList)
-	t.harness = newHarness(mux, t.FaultBodies())
+	t := &Tingyun{mux: http.NewServeMux(), authkey: authkey, users: []TingyunUser{}}
+	t.mux.HandleFunc("GET "+tingyunUserListPath, t.serveUserList)
 	return t
 }
+
+// ServeHTTP answers as the vendor does.
+func (t *Tingyun) ServeHTTP(w http.ResponseWriter, r *http.Request) { t.mux.ServeHTTP(w, r) }
 
 // FaultBodies are the vendor's own answers, for a fault injector to send.
 func (t *Tingyun) FaultBodies() FaultBodies {

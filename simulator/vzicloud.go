@@ -48,7 +48,7 @@ type VZICloudGrant struct {
 // VZICloud simulates the grant list API of one account: it checks the
 // signature and its expiry as the vendor does, pages, and filters.
 type VZICloud struct {
-	*harness
+	mux                 *http.ServeMux
 	accessKeyID, secret string
 
 	mu      sync.RWMutex
@@ -59,12 +59,13 @@ type VZICloud struct {
 // NewVZICloud returns a simulator that accepts requests signed with the
 // access key, with no grants yet.
 func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
-	v := &VZICloud{accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+vzicloudConsumesPath, v.serveConsumes)
-	v.harness = newHarness(mux, v.FaultBodies())
+	v := &VZICloud{mux: http.NewServeMux(), accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
+	v.mux.HandleFunc("GET "+vzicloudConsumesPath, v.serveConsumes)
 	return v
 }
+
+// ServeHTTP answers as the vendor does.
+func (v *VZICloud) ServeHTTP(w http.ResponseWriter, r *http.Request) { v.mux.ServeHTTP(w, r) }
 
 // FaultBodies are the vendor's own answers, for a fault injector to send.
 // Its VendorError is the vendor's envelope for the code with the status it
