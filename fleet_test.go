@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 // The fleet test runs what users run to share accounts between replicas:
@@ -40,15 +40,15 @@ func TestFleet(t *testing.T) {
 	start := time.Now()
 	defer func() { t.Logf("the fleet test took %v", time.Since(start)) }()
 
-	demo, err := simulator.StartDemo(time.Now())
+	demo, injectors, err := faults.StartDemo(time.Now())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, demo.Close()) })
 	dir := t.TempDir()
 	configFile, accounts := writeFleetConfig(t, dir, demo.ConfigYAML())
 	upstreamCalls := func() map[string]int64 {
 		calls := map[string]int64{}
-		for vendor, sim := range demo.Simulators() {
-			calls[vendor] = sim.Requests()
+		for vendor, inj := range injectors {
+			calls[vendor] = inj.Requests()
 		}
 		return calls
 	}

@@ -92,7 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	load := func() (*config.Config, error) { return config.Load(*configFile) }
 	if *demo {
-		d, err := simulator.StartDemo(time.Now())
+		d, err := simulator.StartDemo(time.Now(), nil)
 		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo simulators failed", "err", err)
 			return 1

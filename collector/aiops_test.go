@@ -25,6 +25,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -37,6 +38,7 @@ const (
 // serving the demo licenses.
 type aiopsFixture struct {
 	sim   *simulator.AIOps
+	inj   *faults.Injector // in front of sim
 	clock *fakeClock
 	e     *Exporter
 	logs  *syncbuf.Buffer
@@ -50,7 +52,7 @@ func newAIOpsFixture(t testing.TB) *aiopsFixture {
 	f.shang, err = time.LoadLocation("Asia/Shanghai")
 	require.NoError(t, err)
 	var server *httptest.Server
-	f.sim, server = startAIOpsSimulator(t, httptest.NewServer)
+	f.sim, f.inj, server = startAIOpsSimulator(t, httptest.NewServer)
 	f.sim.SetLicenses(simulator.DemoAIOpsLicenses(f.clock.Now()))
 
 	cfg, err := config.Parse(fmt.Appendf(nil, `
@@ -66,15 +68,16 @@ accounts:
 	return f
 }
 
-// startAIOpsSimulator serves the demo licenses with start (httptest.NewServer
-// or NewTLSServer) until the test ends.
-func startAIOpsSimulator(t testing.TB, start func(http.Handler) *httptest.Server) (*simulator.AIOps, *httptest.Server) {
+// startAIOpsSimulator serves the demo licenses behind a fault injector with
+// start (httptest.NewServer or NewTLSServer) until the test ends.
+func startAIOpsSimulator(t testing.TB, start func(http.Handler) *httptest.Server) (*simulator.AIOps, *faults.Injector, *httptest.Server) {
 	t.Helper()
 	sim := simulator.NewAIOps(simEmail, simToken)
 	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-	server := start(sim)
+	inj := faults.Wrap(sim)
+	server := start(inj)
 	t.Cleanup(server.Close)
-	return sim, server
+	return sim, inj, server
 }
 
 // expectedAIOps derives every aiops series from the simulator's licenses,
@@ -139,7 +142,7 @@ func TestAIOpsMetricsMatchTheVendorData(t *testing.T) {
 	f.clock.Advance(2 * time.Minute)
 	got = scrapeOnce(t, f.e, context.Background(), "")
 	assert.InDeltaMapValues(t, f.expectedAIOps(t, f.clock.Now()), vendorSeries(got, "aiops_"), 1e-9)
-	assert.Equal(t, int64(1), f.sim.Requests())
+	assert.Equal(t, int64(1), f.inj.Requests())
 }
 
 func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
@@ -148,7 +151,7 @@ func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
 		scrapeOnce(t, f.e, context.Background(), "")
 		f.clock.Advance(20 * time.Second) // 10 scrapes span 200s, inside cache_ttl 5m
 	}
-	assert.Equal(t, int64(1), f.sim.Requests(), "within cache_ttl the vendor is asked once")
+	assert.Equal(t, int64(1), f.inj.Requests(), "within cache_ttl the vendor is asked once")
 
 	f.clock.Advance(5 * time.Minute) // the cache has expired: 50 concurrent scrapes
 	var wg sync.WaitGroup
@@ -156,7 +159,7 @@ func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
 		wg.Go(func() { scrapeOnce(t, f.e, context.Background(), "") })
 	}
 	wg.Wait()
-	assert.Equal(t, int64(2), f.sim.Requests(), "concurrent scrapes at expiry share one refresh")
+	assert.Equal(t, int64(2), f.inj.Requests(), "concurrent scrapes at expiry share one refresh")
 }
 
 // A reload that keeps an account keeps its connection to the vendor; one
@@ -164,7 +167,8 @@ func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
 func TestReloadClosesTheConnectionsOfDroppedAccounts(t *testing.T) {
 	sim := simulator.NewAIOps(simEmail, simToken)
 	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-	srv := httptest.NewUnstartedServer(sim)
+	inj := faults.Wrap(sim)
+	srv := httptest.NewUnstartedServer(inj)
 	var closed atomic.Int64
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateClosed {
@@ -183,7 +187,7 @@ func TestReloadClosesTheConnectionsOfDroppedAccounts(t *testing.T) {
 	require.NoError(t, e.Apply(cfg))
 	clock.Advance(time.Hour)
 	scrapeOnce(t, e, context.Background(), "")
-	assert.Equal(t, int64(2), sim.Requests())
+	assert.Equal(t, int64(2), inj.Requests())
 	assert.Zero(t, closed.Load(), "the unchanged account kept its connection")
 
 	require.NoError(t, e.Apply(&config.Config{}))
@@ -193,7 +197,7 @@ func TestReloadClosesTheConnectionsOfDroppedAccounts(t *testing.T) {
 func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {
 	f := newAIOpsFixture(t)
 	scrapeOnce(t, f.e, context.Background(), "")
-	f.sim.SetFault(simulator.Fault{Kind: simulator.FaultStatus, Status: 503})
+	f.inj.SetFault(faults.Fault{Kind: faults.Status, Status: 503})
 	f.clock.Advance(6 * time.Minute)
 	scrapeOnce(t, f.e, context.Background(), "")
 	settle(f.e)
@@ -202,13 +206,13 @@ func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {
 	assert.Equal(t, f.expectedAIOps(t, f.clock.Now())[`aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`],
 		got[`aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`])
 	assert.Contains(t, got, `aiops_license_bound{account="ops",license_id="9f4a6c13-2e8b-4d71-b0c5-8e3f1a7d2b96"}`, "stale data is served")
-	requests := f.sim.Requests()
+	requests := f.inj.Requests()
 
 	for range 5 { // inside the first backoff (10s)
 		f.clock.Advance(time.Second)
 		scrapeOnce(t, f.e, context.Background(), "")
 	}
-	assert.Equal(t, requests, f.sim.Requests())
+	assert.Equal(t, requests, f.inj.Requests())
 	assert.Contains(t, f.logs.String(), "http_error")
 }
 
@@ -217,16 +221,16 @@ func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {
 func TestAIOpsSecretsNeverLeak(t *testing.T) {
 	f := newAIOpsFixture(t)
 	var outputs bytes.Buffer
-	faults := []simulator.Fault{
-		{}, {Kind: simulator.FaultUnauthorized}, {Kind: simulator.FaultVendorError},
-		{Kind: simulator.FaultHTML}, {Kind: simulator.FaultMalformed}, {Kind: simulator.FaultStatus, Status: 500},
+	answers := []faults.Fault{
+		{}, {Kind: faults.Unauthorized}, {Kind: faults.VendorError},
+		{Kind: faults.HTML}, {Kind: faults.Malformed}, {Kind: faults.Status, Status: 500},
 	}
-	for _, fault := range faults {
-		f.sim.SetFault(fault)
+	for _, fault := range answers {
+		f.inj.SetFault(fault)
 		f.clock.Advance(2 * time.Hour) // past cache_ttl and any backoff
 		fmt.Fprintln(&outputs, scrapeOnce(t, f.e, context.Background(), ""))
 	}
-	assert.EqualValues(t, len(faults), f.sim.Requests())
+	assert.EqualValues(t, len(answers), f.inj.Requests())
 	for _, l := range f.sim.Licenses() {
 		if l.Telephone != "" {
 			assert.NotContains(t, outputs.String()+f.logs.String(), l.Telephone)
@@ -239,7 +243,7 @@ func TestAIOpsSecretsNeverLeak(t *testing.T) {
 // Upstream TLS follows the account's http_client_config: a private CA
 // given as ca_file is trusted, and without it the vendor's certificate is not.
 func TestUpstreamTLSFromHTTPClientConfig(t *testing.T) {
-	sim, vendor := startAIOpsSimulator(t, httptest.NewTLSServer)
+	_, inj, vendor := startAIOpsSimulator(t, httptest.NewTLSServer)
 	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	require.NoError(t, os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: vendor.Certificate().Raw}), 0o600))
@@ -262,7 +266,7 @@ accounts:
 	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="trusted",vendor="aiops"}`])
 	assert.Equal(t, 0.0, got[`quota_exporter_scrape_success{account="untrusted",vendor="aiops"}`])
 	assert.Equal(t, 1.0, requestsWith(e, "untrusted", "aiops", upstream.ResultNetworkError))
-	assert.Equal(t, int64(1), sim.Requests(), "the untrusted handshake never reached the vendor")
+	assert.Equal(t, int64(1), inj.Requests(), "the untrusted handshake never reached the vendor")
 }
 
 // Scrape latency as Prometheus sees it, with the vendor on loopback: warm
@@ -282,14 +286,14 @@ func BenchmarkAIOpsScrape(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(f.sim.Requests())/float64(b.N), "upstream-requests/scrape")
+			b.ReportMetric(float64(f.inj.Requests())/float64(b.N), "upstream-requests/scrape")
 		})
 	}
 }
 
 // A token file is read on every refresh: rotating it needs no reload.
 func TestAIOpsTokenFileIsReadOnEveryRefresh(t *testing.T) {
-	sim, vendor := startAIOpsSimulator(t, httptest.NewServer)
+	_, inj, vendor := startAIOpsSimulator(t, httptest.NewServer)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte("revoked-token\n"), 0o600))
@@ -308,5 +312,5 @@ func TestAIOpsTokenFileIsReadOnEveryRefresh(t *testing.T) {
 	clock.Advance(time.Minute) // past the first backoff
 	got = scrapeOnce(t, e, context.Background(), "")
 	assert.Equal(t, 1.0, got[`quota_exporter_scrape_success{account="ops",vendor="aiops"}`])
-	assert.Equal(t, int64(2), sim.Requests())
+	assert.Equal(t, int64(2), inj.Requests())
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -62,15 +63,17 @@ func TestRefreshAheadNeverWaitsAndKeepsTheBudget(t *testing.T) {
 	}
 }
 
-// limitedVendor is an aiops simulator behind a recorder of its traffic.
-func limitedVendor(t *testing.T, delay time.Duration) (*simulator.AIOps, *simulator.Traffic, string) {
+// limitedVendor is an aiops simulator answering after delay, behind a
+// recorder of its traffic.
+func limitedVendor(t *testing.T, delay time.Duration) (*simulator.Traffic, string) {
 	sim := simulator.NewAIOps(simEmail, simToken)
 	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now())[:1]) // an answer small enough to leave in one write
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: delay})
-	traffic := simulator.NewTraffic(sim)
+	inj := faults.Wrap(sim)
+	inj.SetFault(faults.Fault{Kind: faults.Latency, Delay: delay})
+	traffic := simulator.NewTraffic(inj)
 	srv := httptest.NewServer(traffic)
 	t.Cleanup(srv.Close)
-	return sim, traffic, srv.URL
+	return traffic, srv.URL
 }
 
 func aiopsAccounts(n int, url string) string {
@@ -90,7 +93,7 @@ func TestLimitsHoldWithFiftyAccounts(t *testing.T) {
 		concurrency = 3
 		rps         = 40.0
 	)
-	_, traffic, url := limitedVendor(t, 20*time.Millisecond)
+	traffic, url := limitedVendor(t, 20*time.Millisecond)
 	cfg, err := config.Parse(fmt.Appendf(nil, "limits: {aiops: {max_concurrency: %d, requests_per_second: %g}}\naccounts:\n%s",
 		concurrency, rps, aiopsAccounts(accounts, url)), "")
 	require.NoError(t, err)
@@ -121,7 +124,7 @@ func TestLimitsHoldWithFiftyAccounts(t *testing.T) {
 // included: two accounts behind a budget of one request every 10s cannot
 // both finish within 1s, and the second fails at once rather than wait.
 func TestRefreshTimeoutBoundsLimitWaits(t *testing.T) {
-	_, traffic, url := limitedVendor(t, 0)
+	traffic, url := limitedVendor(t, 0)
 	logs := &syncbuf.Buffer{}
 	cfg, err := config.Parse(fmt.Appendf(nil, "defaults: {timeout: 1s, refresh_timeout: 1s}\nlimits: {aiops: {max_concurrency: 1, requests_per_second: 0.1}}\naccounts:\n%s",
 		aiopsAccounts(2, url)), "")
@@ -142,8 +145,9 @@ func TestRefreshTimeoutBoundsLimitWaits(t *testing.T) {
 func TestRefreshTimeoutBoundsAllPages(t *testing.T) {
 	sim := simulator.NewVZICloud(simKeyID, simKeySecret)
 	sim.SetGrants(simulator.DemoVZICloudGrants(time.Now()))
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 300 * time.Millisecond})
-	srv := httptest.NewServer(sim)
+	inj := faults.Wrap(sim)
+	inj.SetFault(faults.Fault{Kind: faults.Latency, Delay: 300 * time.Millisecond})
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
 	// 3,000 grants in pages of 100: 30 requests of 300ms, four at a time,
 	// take over 2s; each one alone is well within its timeout.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	stdlog "log"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -23,83 +22,77 @@ import (
 	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
-
-// faultableVendor is a simulator: every one embeds the shared fault harness.
-type faultableVendor interface {
-	http.Handler
-	SetFault(simulator.Fault)
-	Requests() int64
-}
 
 // simulatedVendor is one vendor in the fault matrix.
 type simulatedVendor struct {
 	name    string
-	newSim  func(now time.Time) faultableVendor // serving realistic data as of now
-	block   string                              // the account's vendor block, credentials included
-	canary  []string                            // secrets and personal data that must appear nowhere
-	series  string                              // prefix of the vendor's series
-	authErr simulator.Fault                     // the vendor's answer to bad credentials
-	extra   []faultCase                         // failures only this vendor has
+	newSim  func(now time.Time) *faults.Injector // the simulator, serving realistic data as of now
+	block   string                               // the account's vendor block, credentials included
+	canary  []string                             // secrets and personal data that must appear nowhere
+	series  string                               // prefix of the vendor's series
+	authErr faults.Fault                         // the vendor's answer to bad credentials
+	extra   []faultCase                          // failures only this vendor has
 }
 
 var simulatedVendors = []simulatedVendor{{
 	name: "aiops",
-	newSim: func(now time.Time) faultableVendor {
+	newSim: func(now time.Time) *faults.Injector {
 		sim := simulator.NewAIOps(simEmail, simToken)
 		sim.SetLicenses(simulator.DemoAIOpsLicenses(now))
-		return sim
+		return faults.Wrap(sim)
 	},
 	block:   fmt.Sprintf("aiops: {email: %s, token: %s}", simEmail, simToken),
 	canary:  append([]string{simToken}, aiopsTelephones()...),
 	series:  "aiops_",
-	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+	authErr: faults.Fault{Kind: faults.Unauthorized},
 }, {
 	name: "vzicloud",
-	newSim: func(now time.Time) faultableVendor {
+	newSim: func(now time.Time) *faults.Injector {
 		sim := simulator.NewVZICloud(simKeyID, simKeySecret)
 		sim.SetGrants(simulator.DemoVZICloudGrants(now))
-		return sim
+		return faults.Wrap(sim)
 	},
 	// Two pages of the demo's 3,000 grants: "a later page fails" fails one.
 	block:   fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 1500}", simKeyID, simKeySecret),
 	canary:  []string{simKeySecret},
 	series:  "vzicloud_",
-	authErr: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1004},
+	authErr: faults.Fault{Kind: faults.VendorError, Code: 1004},
 	extra: []faultCase{
-		{name: "1016 QPS limit", fault: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1016}, result: upstream.ResultRateLimited},
-		{name: "1017 requests used up", fault: simulator.Fault{Kind: simulator.FaultVendorError, Code: 1017}, result: upstream.ResultRateLimited},
-		{name: "a later page fails", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 502, After: 1}, result: upstream.ResultHTTPError},
+		{name: "1016 QPS limit", fault: faults.Fault{Kind: faults.VendorError, Code: 1016}, result: upstream.ResultRateLimited},
+		{name: "1017 requests used up", fault: faults.Fault{Kind: faults.VendorError, Code: 1017}, result: upstream.ResultRateLimited},
+		{name: "a later page fails", fault: faults.Fault{Kind: faults.Status, Status: 502, After: 1}, result: upstream.ResultHTTPError},
 	},
 }, {
 	name: "tingyun",
-	newSim: func(now time.Time) faultableVendor {
+	newSim: func(now time.Time) *faults.Injector {
 		sim := simulator.NewTingyun(simAuthkey)
 		sim.SetUsers(simulator.DemoTingyunUsers(now))
-		return sim
+		return faults.Wrap(sim)
 	},
 	block:   "tingyun: {authkey: " + simAuthkey + "}",
 	canary:  append([]string{simAuthkey}, tingyunPersonalData()...),
 	series:  "tingyun_",
-	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+	authErr: faults.Fault{Kind: faults.Unauthorized},
 }, {
 	name: "guoyangyun",
-	newSim: func(time.Time) faultableVendor {
+	newSim: func(time.Time) *faults.Injector {
 		sim := simulator.NewGuoyangyun(simAppkey, simAppsecret)
 		sim.SetAccounts(simulator.DemoGuoyangyunAccounts())
-		return sim
+		return faults.Wrap(sim)
 	},
 	block:   fmt.Sprintf("guoyangyun: {appkey: %q, appsecret: %s}", simAppkey, simAppsecret),
 	canary:  append([]string{simAppsecret}, guoyangyunSecretData()...),
 	series:  "guoyangyun_",
-	authErr: simulator.Fault{Kind: simulator.FaultUnauthorized},
+	authErr: faults.Fault{Kind: faults.Unauthorized},
 }}
 
 // faultCase is one way the vendor fails and the result it must be counted as.
 type faultCase struct {
 	name   string
-	fault  simulator.Fault
+	fault  faults.Fault
 	result upstream.Result
 	tls    bool // the vendor serves TLS with a certificate we do not trust
 	down   bool // nothing listens at the vendor's address
@@ -113,21 +106,21 @@ func faultCases(v simulatedVendor) []faultCase {
 	return append([]faultCase{
 		{name: "connection refused", down: true, result: upstream.ResultNetworkError},
 		{name: "certificate not trusted", tls: true, result: upstream.ResultNetworkError},
-		{name: "slower than timeout", fault: simulator.Fault{Kind: simulator.FaultLatency, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
-		{name: "drip slower than timeout", fault: simulator.Fault{Kind: simulator.FaultDrip, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
-		{name: "500", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 500}, result: upstream.ResultHTTPError},
-		{name: "502 HTML", fault: simulator.Fault{Kind: simulator.FaultHTML}, result: upstream.ResultHTTPError},
+		{name: "slower than timeout", fault: faults.Fault{Kind: faults.Latency, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
+		{name: "drip slower than timeout", fault: faults.Fault{Kind: faults.Drip, Delay: 4 * time.Second}, result: upstream.ResultTimeout},
+		{name: "500", fault: faults.Fault{Kind: faults.Status, Status: 500}, result: upstream.ResultHTTPError},
+		{name: "502 HTML", fault: faults.Fault{Kind: faults.HTML}, result: upstream.ResultHTTPError},
 		{name: "vendor rejects credentials", fault: v.authErr, result: upstream.ResultAuthError},
-		{name: "403", fault: simulator.Fault{Kind: simulator.FaultStatus, Status: 403}, result: upstream.ResultAuthError},
-		{name: "429", fault: simulator.Fault{Kind: simulator.FaultRateLimited, RetryAfter: 3 * time.Minute}, result: upstream.ResultRateLimited},
-		{name: "vendor error envelope", fault: simulator.Fault{Kind: simulator.FaultVendorError}, result: upstream.ResultAPIError},
-		{name: "malformed JSON", fault: simulator.Fault{Kind: simulator.FaultMalformed}, result: upstream.ResultDecodeError},
-		{name: "truncated JSON", fault: simulator.Fault{Kind: simulator.FaultTruncated}, result: upstream.ResultDecodeError},
-		{name: "empty body", fault: simulator.Fault{Kind: simulator.FaultEmpty}, result: upstream.ResultDecodeError},
-		{name: "wrong field types", fault: simulator.Fault{Kind: simulator.FaultWrongTypes}, result: upstream.ResultDecodeError},
-		{name: "body over the limit", fault: simulator.Fault{Kind: simulator.FaultOversized, Size: upstream.DefaultMaxBodyBytes + 1}, result: upstream.ResultTooLarge, timeout: 20 * time.Second},
+		{name: "403", fault: faults.Fault{Kind: faults.Status, Status: 403}, result: upstream.ResultAuthError},
+		{name: "429", fault: faults.Fault{Kind: faults.RateLimited, RetryAfter: 3 * time.Minute}, result: upstream.ResultRateLimited},
+		{name: "vendor error envelope", fault: faults.Fault{Kind: faults.VendorError}, result: upstream.ResultAPIError},
+		{name: "malformed JSON", fault: faults.Fault{Kind: faults.Malformed}, result: upstream.ResultDecodeError},
+		{name: "truncated JSON", fault: faults.Fault{Kind: faults.Truncated}, result: upstream.ResultDecodeError},
+		{name: "empty body", fault: faults.Fault{Kind: faults.Empty}, result: upstream.ResultDecodeError},
+		{name: "wrong field types", fault: faults.Fault{Kind: faults.WrongTypes}, result: upstream.ResultDecodeError},
+		{name: "body over the limit", fault: faults.Fault{Kind: faults.Oversized, Size: upstream.DefaultMaxBodyBytes + 1}, result: upstream.ResultTooLarge, timeout: 20 * time.Second},
 		// Redirects are not followed by default: the first one fails the refresh.
-		{name: "redirect loop", fault: simulator.Fault{Kind: simulator.FaultRedirectLoop}, result: upstream.ResultHTTPError},
+		{name: "redirect loop", fault: faults.Fault{Kind: faults.RedirectLoop}, result: upstream.ResultHTTPError},
 	}, v.extra...)
 }
 

@@ -20,7 +20,7 @@ import (
 // label of the exporter's output: the demo's four vendors, the exporter's
 // own metrics and the collectors main registers beside them.
 func TestReservedLabelsCoverEveryLabel(t *testing.T) {
-	demo, err := simulator.StartDemo(time.Now())
+	demo, err := simulator.StartDemo(time.Now(), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, demo.Close()) })
 	cfg, err := config.Parse(demo.ConfigYAML(), "")

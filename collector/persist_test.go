@@ -19,18 +19,18 @@ import (
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/canary"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
-	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 // storedVendors serves every vendor's simulator, one account each.
 type storedVendors struct {
 	clock *fakeClock
-	sims  map[string]faultableVendor
+	sims  map[string]*faults.Injector
 	urls  map[string]string
 }
 
 func newStoredVendors(t testing.TB) *storedVendors {
-	s := &storedVendors{clock: newFakeClock(), sims: map[string]faultableVendor{}, urls: map[string]string{}}
+	s := &storedVendors{clock: newFakeClock(), sims: map[string]*faults.Injector{}, urls: map[string]string{}}
 	for _, v := range simulatedVendors {
 		sim := v.newSim(s.clock.Now())
 		srv := httptest.NewServer(sim)
@@ -135,7 +135,7 @@ func TestRestartAfterCacheTTLServesStoredDataWhileTheVendorIsSlow(t *testing.T) 
 	s := newStoredVendors(t)
 	dir, cfg, _ := s.firstRun(t)
 	for _, sim := range s.sims {
-		sim.SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 3 * time.Second})
+		sim.SetFault(faults.Fault{Kind: faults.Latency, Delay: 3 * time.Second})
 	}
 
 	s.clock.Advance(20 * time.Minute) // past cache_ttl, within max_stale

@@ -21,7 +21,7 @@ import (
 // request was sent (so no latency is observed), and the vendor is not
 // called.
 func TestUnreadableSecretFileIsCounted(t *testing.T) {
-	sim, vendor := startAIOpsSimulator(t, httptest.NewServer)
+	_, inj, vendor := startAIOpsSimulator(t, httptest.NewServer)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(simToken), 0o600))
@@ -38,5 +38,5 @@ func TestUnreadableSecretFileIsCounted(t *testing.T) {
 	var latency dto.Metric
 	require.NoError(t, e.latency.WithLabelValues("aiops").(prometheus.Histogram).Write(&latency))
 	assert.Zero(t, latency.GetHistogram().GetSampleCount(), "no request, no duration")
-	assert.Zero(t, sim.Requests())
+	assert.Zero(t, inj.Requests())
 }

@@ -22,7 +22,7 @@ import (
 // A secret file every user may read works, and is logged as a warning once,
 // however many accounts read it and however often.
 func TestWorldReadableSecretFileIsLoggedOnce(t *testing.T) {
-	_, vendor := startAIOpsSimulator(t, httptest.NewServer)
+	_, _, vendor := startAIOpsSimulator(t, httptest.NewServer)
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(simToken+"\n"), 0o644))
 	require.NoError(t, os.Chmod(tokenFile, 0o644))

@@ -20,7 +20,7 @@ import (
 // A replica builds, refreshes and serves only the accounts it owns, and a
 // reload keeps that rule.
 func TestReplicaServesOnlyItsOwnAccounts(t *testing.T) {
-	sim, server := startAIOpsSimulator(t, httptest.NewServer)
+	_, inj, server := startAIOpsSimulator(t, httptest.NewServer)
 	var yaml strings.Builder
 	yaml.WriteString("accounts:\n")
 	var names []string
@@ -58,7 +58,7 @@ func TestReplicaServesOnlyItsOwnAccounts(t *testing.T) {
 			_, has := e.Gatherer(t.Context(), name, nil)
 			assert.Equal(t, shards.Owns(name), has, name)
 		}
-		assert.Equal(t, int64(len(owned)), sim.Requests(), "one upstream call per own account, none for the others")
+		assert.Equal(t, int64(len(owned)), inj.Requests(), "one upstream call per own account, none for the others")
 		require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(fmt.Sprintf(`
 # HELP quota_exporter_accounts Configured accounts this replica owns, refreshes and serves (all of them unless --cluster.shards is over 1).
 # TYPE quota_exporter_accounts gauge

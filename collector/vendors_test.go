@@ -14,6 +14,7 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 const (
@@ -158,7 +159,8 @@ func TestVZICloudMetricsMatchTheVendorData(t *testing.T) {
 		simulator.VZICloudGrant{SN: "odd-2", ProductID: 9, Type: 1, State: 5, ExpireTime: clock.Now().Unix() + 60*86400})
 	sim := simulator.NewVZICloud(simKeyID, simKeySecret)
 	sim.SetGrants(grants)
-	srv := httptest.NewServer(sim)
+	inj := faults.Wrap(sim)
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
 
 	windows := map[string]time.Duration{"7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "90d": 90 * 24 * time.Hour}
@@ -209,5 +211,5 @@ func TestVZICloudMetricsMatchTheVendorData(t *testing.T) {
 	got := scrapeVendor(t, srv, fmt.Sprintf("vzicloud: {access_key_id: %s, access_key_secret: %s, page_size: 7, expiry_windows: [7d, 30d, 90d]}", simKeyID, simKeySecret), clock)
 	assert.InDeltaMapValues(t, want, vendorSeries(got, "vzicloud_"), 1e-9)
 	assert.Len(t, vendorSeries(got, "vzicloud_"), len(want))
-	assert.EqualValues(t, (len(grants)+6)/7, sim.Requests(), "every page, once")
+	assert.EqualValues(t, (len(grants)+6)/7, inj.Requests(), "every page, once")
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -40,7 +41,7 @@ const (
 type fixture struct {
 	srv  *Server
 	http *httptest.Server
-	sims map[string]*simulator.AIOps
+	sims map[string]*faults.Injector // by account
 	urls map[string]string
 	logs *syncbuf.Buffer
 	mu   sync.Mutex
@@ -56,13 +57,14 @@ func newFixture(t *testing.T, accounts ...string) *fixture {
 // newShardFixture is newFixture for one replica of a sharded fleet.
 func newShardFixture(t *testing.T, shards cluster.Shards, accounts ...string) *fixture {
 	t.Helper()
-	f := &fixture{sims: map[string]*simulator.AIOps{}, urls: map[string]string{}, logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
+	f := &fixture{sims: map[string]*faults.Injector{}, urls: map[string]string{}, logs: &syncbuf.Buffer{}, reg: prometheus.NewRegistry()}
 	for _, name := range accounts {
 		sim := simulator.NewAIOps(testEmail, testToken)
 		sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-		s := httptest.NewServer(sim)
+		inj := faults.Wrap(sim)
+		s := httptest.NewServer(inj)
 		t.Cleanup(s.Close)
-		f.sims[name], f.urls[name] = sim, s.URL
+		f.sims[name], f.urls[name] = inj, s.URL
 	}
 	f.setConfig(f.configFor(accounts...))
 	logger := log.NewLogfmtLogger(f.logs)
@@ -280,7 +282,7 @@ func TestBadReloadKeepsTheConfigInForce(t *testing.T) {
 func TestScrapeAnswersWithinItsDeadline(t *testing.T) {
 	f := newFixture(t, "ops")
 	require.NoError(t, f.srv.Reload())
-	f.sims["ops"].SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 2500 * time.Millisecond})
+	f.sims["ops"].SetFault(faults.Fault{Kind: faults.Latency, Delay: 2500 * time.Millisecond})
 
 	start := time.Now()
 	code, body := f.do(t, http.MethodGet, "/metrics", http.Header{scrapeTimeoutHeader: {"0.5"}})
@@ -339,7 +341,7 @@ func TestNoSecretInAnyAnswerOrLog(t *testing.T) {
 	f := newFixture(t, "ops")
 	require.NoError(t, f.srv.Reload())
 	var seen strings.Builder
-	for _, fault := range []simulator.Fault{{}, {Kind: simulator.FaultUnauthorized}} {
+	for _, fault := range []faults.Fault{{}, {Kind: faults.Unauthorized}} {
 		f.sims["ops"].SetFault(fault)
 		for _, path := range []string{"/metrics", "/probe?account=ops", "/", "/-/ready"} {
 			_, body := f.do(t, http.MethodGet, path, nil)
@@ -437,7 +439,7 @@ func TestMaxRequestsRefusesRendersPastTheLimit(t *testing.T) {
 		return resp.StatusCode
 	}
 
-	f.sims["ops"].SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: time.Second})
+	f.sims["ops"].SetFault(faults.Fault{Kind: faults.Latency, Delay: time.Second})
 	first := make(chan int)
 	go func() { first <- get("/metrics") }() // waits for the slow refresh
 	require.Eventually(t, func() bool { return f.sims["ops"].Requests() == 1 }, 5*time.Second, time.Millisecond)

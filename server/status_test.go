@@ -26,6 +26,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
 	"github.com/quotaexporter/quota_exporter/internal/testclock"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 const (
@@ -42,7 +43,7 @@ type statesFixture struct {
 	clock   *testclock.Clock
 	http    *httptest.Server
 	grafana *httptest.Server
-	aiops   map[string]*simulator.AIOps
+	aiops   map[string]*faults.Injector
 	secret  string // the file holding secret-account's token
 	logs    *syncbuf.Buffer
 	canary  []string
@@ -67,7 +68,7 @@ func newStatesFixture(t *testing.T) *statesFixture {
 	t.Helper()
 	f := &statesFixture{
 		clock: testclock.New(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)),
-		aiops: map[string]*simulator.AIOps{},
+		aiops: map[string]*faults.Injector{},
 		logs:  &syncbuf.Buffer{},
 	}
 	var yaml strings.Builder
@@ -75,8 +76,8 @@ func newStatesFixture(t *testing.T) *statesFixture {
 	for _, name := range []string{"ok-account", "stale-account", "error500-account", "timeout-account", "decode-account", "secret-account", "waiting-account"} {
 		sim := simulator.NewAIOps(testEmail, testToken)
 		sim.SetLicenses(simulator.DemoAIOpsLicenses(f.clock.Now()))
-		f.aiops[name] = sim
-		s := httptest.NewServer(sim)
+		f.aiops[name] = faults.Wrap(sim)
+		s := httptest.NewServer(f.aiops[name])
 		t.Cleanup(s.Close)
 		token := "token: " + testToken
 		if name == "secret-account" {
@@ -141,9 +142,9 @@ func newStatesFixture(t *testing.T) *statesFixture {
 // fixtureStates, the clock 6 minutes on.
 func (f *statesFixture) bringToEveryState(t *testing.T) {
 	t.Helper()
-	f.aiops["error500-account"].SetFault(simulator.Fault{Kind: simulator.FaultStatus, Status: 500})
-	f.aiops["timeout-account"].SetFault(simulator.Fault{Kind: simulator.FaultLatency, Delay: 5 * time.Second})
-	f.aiops["decode-account"].SetFault(simulator.Fault{Kind: simulator.FaultMalformed})
+	f.aiops["error500-account"].SetFault(faults.Fault{Kind: faults.Status, Status: 500})
+	f.aiops["timeout-account"].SetFault(faults.Fault{Kind: faults.Latency, Delay: 5 * time.Second})
+	f.aiops["decode-account"].SetFault(faults.Fault{Kind: faults.Malformed})
 	require.NoError(t, os.Remove(f.secret)) // read on every refresh: gone since the load
 	for _, st := range fixtureStates {
 		if st.state != "waiting" {
@@ -151,7 +152,7 @@ func (f *statesFixture) bringToEveryState(t *testing.T) {
 		}
 	}
 	// Past cache_ttl, the stale account's vendor fails; its data stays.
-	f.aiops["stale-account"].SetFault(simulator.Fault{Kind: simulator.FaultStatus, Status: 500})
+	f.aiops["stale-account"].SetFault(faults.Fault{Kind: faults.Status, Status: 500})
 	f.clock.Advance(6 * time.Minute)
 	f.get(t, "/probe?account=stale-account")
 	f.get(t, "/probe?account=ok-account")

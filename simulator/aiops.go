@@ -47,10 +47,10 @@ type AIOpsLicense struct {
 }
 
 // AIOps simulates CloudAlert's license list API for one team, reached with
-// HTTP Basic email:token. It is an http.Handler; its licenses and fault can
-// be changed while it serves.
+// HTTP Basic email:token. It is an http.Handler; its licenses can be changed
+// while it serves.
 type AIOps struct {
-	*harness
+	mux          *http.ServeMux
 	email, token string
 
 	mu       sync.RWMutex
@@ -60,20 +60,27 @@ type AIOps struct {
 // NewAIOps returns a simulator that accepts only email and token, with no
 // licenses yet.
 func NewAIOps(email, token string) *AIOps {
-	a := &AIOps{email: email, token: token, licenses: []AIOpsLicense{}}
-	mux := http.NewServeMux() // 404 for other paths, 405 for other methods
-	mux.HandleFunc("GET "+aiopsLicenseListPath, a.authorized(a.serveLicenseList))
-	mux.HandleFunc("GET "+aiopsTestPath, a.authorized(a.serveTest))
-	a.harness = newHarness(mux, vendorBodies{
-		unauthorized: aiopsUnauthorized,
-		wrongTypes:   []byte(aiopsWrongTypes),
-		noData:       []byte(`{"success":true}`),
-		vendorError: func(code int) (int, []byte) {
+	a := &AIOps{mux: http.NewServeMux(), email: email, token: token, licenses: []AIOpsLicense{}}
+	// The mux answers 404 for other paths, 405 for other methods.
+	a.mux.HandleFunc("GET "+aiopsLicenseListPath, a.authorized(a.serveLicenseList))
+	a.mux.HandleFunc("GET "+aiopsTestPath, a.authorized(a.serveTest))
+	return a
+}
+
+// ServeHTTP answers as the vendor does.
+func (a *AIOps) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (a *AIOps) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: aiopsUnauthorized,
+		WrongTypes:   []byte(aiopsWrongTypes),
+		NoData:       []byte(`{"success":true}`),
+		VendorError: func(code int) (int, []byte) {
 			// The vendor reports its errors inside an HTTP 200.
 			return http.StatusOK, aiopsError(cmp.Or(code, http.StatusInternalServerError))
 		},
-	})
-	return a
+	}
 }
 
 // SetLicenses replaces the license list with a copy of ls.

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,6 +42,13 @@ func newAIOpsServer(t *testing.T) (*AIOps, *httptest.Server) {
 	return a, srv
 }
 
+// answer is what a client got.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
 // aiopsGet sends a GET to path; setAuth, if not nil, sets the credentials.
 func aiopsGet(t *testing.T, srv *httptest.Server, path string, setAuth func(*http.Request)) answer {
 	t.Helper()
@@ -52,13 +58,12 @@ func aiopsGet(t *testing.T, srv *httptest.Server, path string, setAuth func(*htt
 	if setAuth != nil {
 		setAuth(req)
 	}
-	start := time.Now()
 	resp, err := srv.Client().Do(req)
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
-	return answer{resp.StatusCode, resp.Header, body, time.Since(start), nil}
+	return answer{resp.StatusCode, resp.Header, body}
 }
 
 func basic(email, token string) func(*http.Request) {
@@ -159,13 +164,11 @@ func TestAIOpsLicensesAreCopies(t *testing.T) {
 
 func TestAIOpsFaultBodies(t *testing.T) {
 	sim, srv := newAIOpsServer(t)
+	bodies := sim.FaultBodies()
 
 	t.Run("unauthorized is the real rejection", func(t *testing.T) {
 		real := aiopsGet(t, srv, aiopsLicenseListPath, nil)
-		sim.SetFault(Fault{Kind: FaultUnauthorized, Times: 1})
-		faulted := aiopsGet(t, srv, aiopsLicenseListPath, rightAuth)
-		assert.Equal(t, http.StatusUnauthorized, faulted.status)
-		assert.Equal(t, string(real.body), string(faulted.body))
+		assert.Equal(t, string(real.body), string(bodies.Unauthorized))
 	})
 
 	t.Run("vendor error", func(t *testing.T) {
@@ -177,22 +180,18 @@ func TestAIOpsFaultBodies(t *testing.T) {
 			{400, 400, "参数错误"},
 			{503, 503, aiopsDefaultMessage},
 		} {
-			sim.SetFault(Fault{Kind: FaultVendorError, Code: tt.code, Times: 1})
-			a := aiopsGet(t, srv, aiopsLicenseListPath, rightAuth)
-			assert.Equal(t, http.StatusOK, a.status, "the vendor's errors come with 200")
-			assert.JSONEq(t, fmt.Sprintf(`{"success":false,"code":%d,"message":%q}`, tt.wantCode, tt.message), string(a.body))
+			status, body := bodies.VendorError(tt.code)
+			assert.Equal(t, http.StatusOK, status, "the vendor's errors come with 200")
+			assert.JSONEq(t, fmt.Sprintf(`{"success":false,"code":%d,"message":%q}`, tt.wantCode, tt.message), string(body))
 		}
 	})
 
 	t.Run("wrong types", func(t *testing.T) {
-		sim.SetFault(Fault{Kind: FaultWrongTypes, Times: 1})
-		a := aiopsGet(t, srv, aiopsLicenseListPath, rightAuth)
-		assert.Equal(t, http.StatusOK, a.status)
 		var got struct {
 			Success bool
 			Data    []map[string]any
 		}
-		require.NoError(t, json.Unmarshal(a.body, &got))
+		require.NoError(t, json.Unmarshal(bodies.WrongTypes, &got))
 		assert.True(t, got.Success, "a success envelope, so a client reads the license")
 		require.Len(t, got.Data, 1)
 

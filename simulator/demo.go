@@ -38,9 +38,10 @@ type Demo struct {
 
 // StartDemo starts every simulator with demo data as of now (see
 // DemoAIOpsLicenses, DemoVZICloudGrants, DemoTingyunUsers and
-// DemoGuoyangyunAccounts), one
-// account each. Close stops them.
-func StartDemo(now time.Time) (*Demo, error) {
+// DemoGuoyangyunAccounts), one account each. If wrap is not nil, each
+// simulator is served as the handler wrap returns for it and its vendor's
+// name: tests and benchmarks put a fault injector there. Close stops them.
+func StartDemo(now time.Time, wrap func(vendor string, sim Vendor) http.Handler) (*Demo, error) {
 	d := &Demo{
 		aiops:      NewAIOps(demoAIOpsEmail, demoAIOpsToken),
 		vzicloud:   NewVZICloud(demoVZICloudKeyID, demoVZICloudSecret),
@@ -55,7 +56,7 @@ func StartDemo(now time.Time) (*Demo, error) {
 	cfg := demoConfig{Defaults: demoDefaults{CacheTTL: "1m", Timeout: "5s"}}
 	for _, a := range []struct {
 		name, vendor string
-		sim          http.Handler
+		sim          Vendor
 		block        map[string]any
 	}{
 		{"demo-aiops", "aiops", d.aiops, map[string]any{"email": demoAIOpsEmail, "token": demoAIOpsToken}},
@@ -64,7 +65,11 @@ func StartDemo(now time.Time) (*Demo, error) {
 		{"demo-tingyun", "tingyun", d.tingyun, map[string]any{"authkey": demoTingyunAuthkey}},
 		{"demo-guoyangyun", "guoyangyun", d.guoyangyun, map[string]any{"appkey": demoGuoyangyunKey, "appsecret": demoGuoyangyunSecret}},
 	} {
-		url, err := d.serve(a.sim)
+		var h http.Handler = a.sim
+		if wrap != nil {
+			h = wrap(a.vendor, a.sim)
+		}
+		url, err := d.serve(h)
 		if err != nil {
 			return nil, errors.Join(err, d.Close())
 		}
@@ -84,20 +89,8 @@ func StartDemo(now time.Time) (*Demo, error) {
 // account per simulator, pointing at it with its demo credentials.
 func (d *Demo) ConfigYAML() []byte { return bytes.Clone(d.config) }
 
-// FaultInjector is what every simulator offers a test or tool: faults on
-// demand and a count of the requests it has answered.
-type FaultInjector interface {
-	SetFault(Fault)
-	Requests() int64
-}
-
 // VZICloud is the demo's vzicloud simulator, whose grants bench/perf sets.
 func (d *Demo) VZICloud() *VZICloud { return d.vzicloud }
-
-// Simulators returns every simulator of the demo, by vendor name.
-func (d *Demo) Simulators() map[string]FaultInjector {
-	return map[string]FaultInjector{"aiops": d.aiops, "vzicloud": d.vzicloud, "tingyun": d.tingyun, "guoyangyun": d.guoyangyun}
-}
 
 // Close stops every simulator: in-flight requests are cut (their contexts
 // are canceled, so faults that wait give up), and it returns once every

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,15 +151,33 @@ func TestStartDemo(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	now := demoNows[0]
 
-	d, err := StartDemo(now)
+	// In front of each simulator: a request count and, once hold is set, a
+	// wait until the request is cut, as a long fault does.
+	type front struct {
+		requests atomic.Int64
+		hold     atomic.Bool
+	}
+	fronts := map[string]*front{}
+	d, err := StartDemo(now, func(vendor string, sim Vendor) http.Handler {
+		f := &front{}
+		fronts[vendor] = f
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f.requests.Add(1)
+			if f.hold.Load() {
+				<-r.Context().Done()
+				return
+			}
+			sim.ServeHTTP(w, r)
+		})
+	})
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, d.Close(), "a second Close") }()
 
 	cfg, err := config.Parse(d.ConfigYAML(), "")
 	require.NoError(t, err, "%s", d.ConfigYAML())
-	require.Len(t, cfg.Accounts, len(d.Simulators()), "one account per simulator")
+	require.Len(t, cfg.Accounts, len(fronts), "one account per simulator")
 	for _, a := range cfg.Accounts {
-		assert.Contains(t, d.Simulators(), a.Effective.Vendor)
+		assert.Contains(t, fronts, a.Effective.Vendor)
 		assert.Equal(t, "demo-"+a.Effective.Vendor, a.Name)
 	}
 	acct := cfg.Accounts[0]
@@ -193,13 +212,13 @@ func TestStartDemo(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &got))
 	assert.Len(t, got.Data, len(DemoAIOpsLicenses(now)))
 	assert.Equal(t, DemoAIOpsLicenses(now), d.aiops.Licenses())
-	assert.EqualValues(t, 1, d.aiops.Requests())
+	assert.EqualValues(t, 1, fronts["aiops"].requests.Load())
 	for _, l := range d.aiops.Licenses() {
 		assert.NotContains(t, string(d.ConfigYAML()), l.SysID, "the config holds no demo data")
 	}
 
-	// Close cuts a request held by a long fault, and leaves no goroutine.
-	d.aiops.SetFault(Fault{Kind: FaultLatency, Delay: time.Hour})
+	// Close cuts a held request, and leaves no goroutine.
+	fronts["aiops"].hold.Store(true)
 	held, failed := request(), make(chan error, 1)
 	go func() {
 		resp, err := client.Do(held)
@@ -208,7 +227,7 @@ func TestStartDemo(t *testing.T) {
 		}
 		failed <- err
 	}()
-	for d.aiops.Requests() < 2 {
+	for fronts["aiops"].requests.Load() < 2 {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()

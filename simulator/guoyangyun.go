@@ -72,7 +72,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 // Guoyangyun simulates Guoyang Cloud's sub-account API for one primary
 // account, reached with its appkey and appsecret in a form body.
 type Guoyangyun struct {
-	*harness
+	mux               *http.ServeMux
 	appkey, appsecret string
 
 	mu       sync.RWMutex
@@ -82,19 +82,25 @@ type Guoyangyun struct {
 // NewGuoyangyun returns a simulator that accepts only appkey and appsecret,
 // with no accounts yet.
 func NewGuoyangyun(appkey, appsecret string) *Guoyangyun {
-	g := &Guoyangyun{appkey: appkey, appsecret: appsecret, accounts: []GuoyangyunAccount{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+guoyangyunSearchAccountPath, g.serveSearchAccount)
-	mux.HandleFunc("GET "+guoyangyunSearchAccountPath, g.serveSearchAccount) // documented too
-	g.harness = newHarness(mux, vendorBodies{
-		unauthorized: guoyangyunError("1002", "appkey或appsecret错误"),
-		wrongTypes:   []byte(guoyangyunWrongTypes),
-		noData:       []byte(`{"code":"0","msg":"成功"}`),
-		vendorError: func(int) (int, []byte) {
+	g := &Guoyangyun{mux: http.NewServeMux(), appkey: appkey, appsecret: appsecret, accounts: []GuoyangyunAccount{}}
+	g.mux.HandleFunc("POST "+guoyangyunSearchAccountPath, g.serveSearchAccount)
+	g.mux.HandleFunc("GET "+guoyangyunSearchAccountPath, g.serveSearchAccount) // documented too
+	return g
+}
+
+// ServeHTTP answers as the vendor does.
+func (g *Guoyangyun) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (g *Guoyangyun) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: guoyangyunError("1002", "appkey或appsecret错误"),
+		WrongTypes:   []byte(guoyangyunWrongTypes),
+		NoData:       []byte(`{"code":"0","msg":"成功"}`),
+		VendorError: func(int) (int, []byte) {
 			return http.StatusOK, guoyangyunError("9999", "系统异常，请稍后重试")
 		},
-	})
-	return g
+	}
 }
 
 // SetAccounts replaces the account list with a copy of as.

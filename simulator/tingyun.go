@@ -34,7 +34,7 @@ type TingyunUser struct {
 // Tingyun simulates Tingyun's user list API for one account, reached with
 // its authkey in the query string.
 type Tingyun struct {
-	*harness
+	mux     *http.ServeMux
 	authkey string
 
 	mu    sync.RWMutex
@@ -43,18 +43,24 @@ type Tingyun struct {
 
 // NewTingyun returns a simulator that accepts only authkey, with no users yet.
 func NewTingyun(authkey string) *Tingyun {
-	t := &Tingyun{authkey: authkey, users: []TingyunUser{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+tingyunUserListPath, t.serveUserList)
-	t.harness = newHarness(mux, vendorBodies{
-		unauthorized: tingyunPermissionDenied,
-		wrongTypes:   []byte(tingyunWrongTypes),
-		noData:       []byte(`{"status":200}`),
-		vendorError: func(int) (int, []byte) {
+	t := &Tingyun{mux: http.NewServeMux(), authkey: authkey, users: []TingyunUser{}}
+	t.mux.HandleFunc("GET "+tingyunUserListPath, t.serveUserList)
+	return t
+}
+
+// ServeHTTP answers as the vendor does.
+func (t *Tingyun) ServeHTTP(w http.ResponseWriter, r *http.Request) { t.mux.ServeHTTP(w, r) }
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+func (t *Tingyun) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: tingyunPermissionDenied,
+		WrongTypes:   []byte(tingyunWrongTypes),
+		NoData:       []byte(`{"status":200}`),
+		VendorError: func(int) (int, []byte) {
 			return http.StatusOK, tingyunEnvelope(http.StatusInternalServerError, "InternalServerError", "服务器内部错误", nil)
 		},
-	})
-	return t
+	}
 }
 
 // SetUsers replaces the user list with a copy of us.

@@ -48,7 +48,7 @@ type VZICloudGrant struct {
 // VZICloud simulates the grant list API of one account: it checks the
 // signature and its expiry as the vendor does, pages, and filters.
 type VZICloud struct {
-	*harness
+	mux                 *http.ServeMux
 	accessKeyID, secret string
 
 	mu      sync.RWMutex
@@ -57,24 +57,30 @@ type VZICloud struct {
 }
 
 // NewVZICloud returns a simulator that accepts requests signed with the
-// access key, with no grants yet. FaultVendorError answers the vendor's
-// envelope for Fault.Code with the status it comes with: 1016 and 1017
-// (rate limits) with 429, the auth codes with 403 or 400, and by default
-// 1000, a failure that is neither, with 500.
+// access key, with no grants yet.
 func NewVZICloud(accessKeyID, accessKeySecret string) *VZICloud {
-	v := &VZICloud{accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+vzicloudConsumesPath, v.serveConsumes)
-	v.harness = newHarness(mux, vendorBodies{
-		unauthorized: vzicloudError(1004, "Authorization params [signature] error!"),
-		wrongTypes:   []byte(vzicloudWrongTypes),
-		noData:       []byte(`{"total":0}`),
-		vendorError: func(code int) (int, []byte) {
+	v := &VZICloud{mux: http.NewServeMux(), accessKeyID: accessKeyID, secret: accessKeySecret, grants: []VZICloudGrant{}}
+	v.mux.HandleFunc("GET "+vzicloudConsumesPath, v.serveConsumes)
+	return v
+}
+
+// ServeHTTP answers as the vendor does.
+func (v *VZICloud) ServeHTTP(w http.ResponseWriter, r *http.Request) { v.mux.ServeHTTP(w, r) }
+
+// FaultBodies are the vendor's own answers, for a fault injector to send.
+// Its VendorError is the vendor's envelope for the code with the status it
+// comes with: 1016 and 1017 (rate limits) with 429, the auth codes with 403
+// or 400, and by default 1000, a failure that is neither, with 500.
+func (v *VZICloud) FaultBodies() FaultBodies {
+	return FaultBodies{
+		Unauthorized: vzicloudError(1004, vzicloudMessages[1004]),
+		WrongTypes:   []byte(vzicloudWrongTypes),
+		NoData:       []byte(`{"total":0}`),
+		VendorError: func(code int) (int, []byte) {
 			code = cmp.Or(code, 1000) // a failure that is neither auth nor rate limit
 			return vzicloudStatus(code), vzicloudError(code, vzicloudMessages[code])
 		},
-	})
-	return v
+	}
 }
 
 // SetGrants replaces the grant list with a copy of gs.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 // The simulators run in a child process, so that the RSS measured is the
@@ -24,7 +25,7 @@ const endOfConfig = "---end-of-config---"
 
 func serveSimulators(in io.Reader, out io.Writer, grants int) error {
 	now := time.Now()
-	demo, err := simulator.StartDemo(now)
+	demo, injectors, err := faults.StartDemo(now)
 	if err != nil {
 		return err
 	}
@@ -44,12 +45,12 @@ func serveSimulators(in io.Reader, out io.Writer, grants int) error {
 			if err != nil {
 				return err
 			}
-			fault := simulator.Fault{}
+			fault := faults.Fault{}
 			if d > 0 {
-				fault = simulator.Fault{Kind: simulator.FaultLatency, Delay: d}
+				fault = faults.Fault{Kind: faults.Latency, Delay: d}
 			}
-			for _, sim := range demo.Simulators() {
-				sim.SetFault(fault)
+			for _, inj := range injectors {
+				inj.SetFault(fault)
 			}
 			_, err = fmt.Fprintln(out, "ok")
 			if err != nil {
@@ -57,8 +58,8 @@ func serveSimulators(in io.Reader, out io.Writer, grants int) error {
 			}
 		case "requests":
 			var n int64
-			for _, sim := range demo.Simulators() {
-				n += sim.Requests()
+			for _, inj := range injectors {
+				n += inj.Requests()
 			}
 			if _, err := fmt.Fprintln(out, n); err != nil {
 				return err

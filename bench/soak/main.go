@@ -33,7 +33,7 @@ import (
 	"github.com/quotaexporter/quota_exporter/collector"
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/server"
-	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 func main() {
@@ -50,24 +50,24 @@ func main() {
 	}
 }
 
-// faults are flipped on at random; each ends in bounded time.
-var faults = []simulator.Fault{
+// flipped are the faults flipped on at random; each ends in bounded time.
+var flipped = []faults.Fault{
 	{},
-	{Kind: simulator.FaultLatency, Delay: 3 * time.Second},
-	{Kind: simulator.FaultDrip, Delay: 3 * time.Second},
-	{Kind: simulator.FaultStatus, Status: 500},
-	{Kind: simulator.FaultHTML},
-	{Kind: simulator.FaultUnauthorized},
-	{Kind: simulator.FaultRateLimited, RetryAfter: time.Second},
-	{Kind: simulator.FaultMalformed},
-	{Kind: simulator.FaultTruncated},
-	{Kind: simulator.FaultOversized, Size: 40 << 20},
-	{Kind: simulator.FaultRedirectLoop},
-	{Kind: simulator.FaultVendorError},
+	{Kind: faults.Latency, Delay: 3 * time.Second},
+	{Kind: faults.Drip, Delay: 3 * time.Second},
+	{Kind: faults.Status, Status: 500},
+	{Kind: faults.HTML},
+	{Kind: faults.Unauthorized},
+	{Kind: faults.RateLimited, RetryAfter: time.Second},
+	{Kind: faults.Malformed},
+	{Kind: faults.Truncated},
+	{Kind: faults.Oversized, Size: 40 << 20},
+	{Kind: faults.RedirectLoop},
+	{Kind: faults.VendorError},
 }
 
 func run(duration time.Duration, scrapers int, flipEvery, cacheTTL time.Duration) error {
-	demo, err := simulator.StartDemo(time.Now())
+	demo, injectors, err := faults.StartDemo(time.Now())
 	if err != nil {
 		return err
 	}
@@ -112,21 +112,21 @@ func run(duration time.Duration, scrapers int, flipEvery, cacheTTL time.Duration
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 	var flips sync.WaitGroup
-	flips.Go(func() { flipFaults(ctx, demo.Simulators(), flipEvery) })
+	flips.Go(func() { flipFaults(ctx, injectors, flipEvery) })
 	load(duration)
 	flips.Wait()
 
 	// Let the last faults end and refreshes settle under a normal load.
-	for _, sim := range demo.Simulators() {
-		sim.SetFault(simulator.Fault{})
+	for _, inj := range injectors {
+		inj.SetFault(faults.Fault{})
 	}
 	load(10 * time.Second)
 	end := measure()
 
 	fmt.Printf("soak: %s, %d scrapers, faults flipping every %s, cache_ttl %s\n", duration, scrapers, flipEvery, cacheTTL)
 	fmt.Printf("scrapes: %d (%.0f/s), failed HTTP scrapes: %d\n", scrapes.Load(), float64(scrapes.Load())/(duration+20*time.Second).Seconds(), failures.Load())
-	for _, sim := range slices.Sorted(maps.Keys(demo.Simulators())) {
-		fmt.Printf("upstream requests to %s: %d\n", sim, demo.Simulators()[sim].Requests())
+	for _, vendor := range slices.Sorted(maps.Keys(injectors)) {
+		fmt.Printf("upstream requests to %s: %d\n", vendor, injectors[vendor].Requests())
 	}
 	fmt.Printf("%-22s %12s %12s\n", "", "start", "end")
 	fmt.Printf("%-22s %12.1f %12.1f\n", "RSS (MiB)", start.rssMiB, end.rssMiB)
@@ -177,7 +177,7 @@ func scrapeFor(url string, n int, d time.Duration, scrapes, failures *atomic.Int
 	wg.Wait()
 }
 
-func flipFaults(ctx context.Context, sims map[string]simulator.FaultInjector, every time.Duration) {
+func flipFaults(ctx context.Context, injectors map[string]*faults.Injector, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -185,8 +185,8 @@ func flipFaults(ctx context.Context, sims map[string]simulator.FaultInjector, ev
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			for _, sim := range sims {
-				sim.SetFault(faults[rand.IntN(len(faults))])
+			for _, inj := range injectors {
+				inj.SetFault(flipped[rand.IntN(len(flipped))])
 			}
 		}
 	}

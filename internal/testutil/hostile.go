@@ -7,16 +7,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-// Faulty is a simulator whose faults a test sets.
-type Faulty interface{ SetFault(simulator.Fault) }
-
 // Simulated starts a vendor client against a fresh simulator, following
-// redirects or not, and returns the simulator and the client's fetch.
-type Simulated func(t *testing.T, follow bool) (Faulty, func(context.Context) error)
+// redirects or not, and returns the simulator's fault injector and the
+// client's fetch.
+type Simulated func(t *testing.T, follow bool) (*faults.Injector, func(context.Context) error)
 
 // CheckRedirectsRefused checks that, whether the client follows redirects or not, an
 // upstream answering status with a Location on another origin (path and
@@ -26,9 +24,9 @@ type Simulated func(t *testing.T, follow bool) (Faulty, func(context.Context) er
 func CheckRedirectsRefused(t *testing.T, start Simulated, status int, wantInError string) {
 	t.Helper()
 	for _, follow := range []bool{false, true} {
-		sim, fetch := start(t, follow)
+		inj, fetch := start(t, follow)
 		sink := NewSink(t)
-		sim.SetFault(simulator.Fault{Kind: simulator.FaultRedirect, Status: status, Target: sink.URL})
+		inj.SetFault(faults.Fault{Kind: faults.Redirect, Status: status, Target: sink.URL})
 		err := fetch(context.Background())
 		sink.AssertRefused(t, err)
 		if follow {
@@ -41,8 +39,8 @@ func CheckRedirectsRefused(t *testing.T, start Simulated, status int, wantInErro
 // is a decode error saying says, never an empty account.
 func CheckAnswerWithoutData(t *testing.T, start Simulated, says string) {
 	t.Helper()
-	sim, fetch := start(t, false)
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultNoData})
+	inj, fetch := start(t, false)
+	inj.SetFault(faults.Fault{Kind: faults.NoData})
 	err := fetch(context.Background())
 	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, says)

@@ -12,19 +12,20 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 // simulated is a client of the aiops simulator served over TLS.
-func simulated(t *testing.T, follow bool) (testutil.Faulty, func(context.Context) error) {
+func simulated(t *testing.T, follow bool) (*faults.Injector, func(context.Context) error) {
 	t.Helper()
-	sim := simulator.NewAIOps(testEmail, testToken)
-	srv := httptest.NewTLSServer(sim)
+	inj := faults.Wrap(simulator.NewAIOps(testEmail, testToken))
+	srv := httptest.NewTLSServer(inj)
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	c := New(Config{BaseURL: u, Email: testEmail, Token: testutil.Secret(testToken)}, &upstream.Client{HTTP: srv.Client(), FollowRedirects: follow})
-	return sim, func(ctx context.Context) error {
+	return inj, func(ctx context.Context) error {
 		snap, err := c.Fetch(ctx)
 		assert.True(t, err == nil || snap == nil, "a snapshot only on success")
 		return err
@@ -56,8 +57,8 @@ func TestExpiryInTheYear9999(t *testing.T) {
 // A declared length over the limit is refused before a byte is read: the
 // simulator never sends the rest, so waiting for it would time out.
 func TestDeclaredLengthOverTheLimit(t *testing.T) {
-	sim, fetch := simulated(t, false)
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: upstream.DefaultMaxBodyBytes + 1})
+	inj, fetch := simulated(t, false)
+	inj.SetFault(faults.Fault{Kind: faults.DeclaredLength, Size: upstream.DefaultMaxBodyBytes + 1})
 	err := fetch(context.Background())
 	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "declared as 33554433 bytes exceeds 33554432")

@@ -10,18 +10,19 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-func simulated(t *testing.T, follow bool) (testutil.Faulty, func(context.Context) error) {
+func simulated(t *testing.T, follow bool) (*faults.Injector, func(context.Context) error) {
 	t.Helper()
-	sim := simulator.NewGuoyangyun(testAppkey, testAppsecret)
-	srv := httptest.NewServer(sim)
+	inj := faults.Wrap(simulator.NewGuoyangyun(testAppkey, testAppsecret))
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
 	u, err := url.Parse(srv.URL)
 	require.NoError(t, err)
 	c := New(Config{BaseURL: u, Appkey: testAppkey, Appsecret: testutil.Secret(testAppsecret)}, &upstream.Client{FollowRedirects: follow})
-	return sim, func(ctx context.Context) error { _, err := c.Fetch(ctx); return err }
+	return inj, func(ctx context.Context) error { _, err := c.Fetch(ctx); return err }
 }
 
 // 307 and 308 make a client post the form again, appkey and appsecret

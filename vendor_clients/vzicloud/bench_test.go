@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 )
 
 // BenchmarkFetch100k aggregates 100,000 grants from the simulator in pages
@@ -22,26 +22,26 @@ import (
 // includes the simulator's encoding; and, as heap in use, garbage not yet
 // collected.
 func BenchmarkFetch100k(b *testing.B) {
-	benchmarkFetch(b, 100000, simulator.Fault{})
+	benchmarkFetch(b, 100000, faults.Fault{})
 }
 
 // BenchmarkFetch1M is the same for 1,000,000 grants (100 pages): the heap
 // must not grow with the grants, only with the pages in flight.
 func BenchmarkFetch1M(b *testing.B) {
-	benchmarkFetch(b, 1000000, simulator.Fault{})
+	benchmarkFetch(b, 1000000, faults.Fault{})
 }
 
 // BenchmarkFetch100kSlowPages is the same with 50ms of latency on every
 // page: with four pages in flight, a refresh takes page 1 and then three
 // rounds, about 4 × 50ms, not the 10 × 50ms of reading pages one by one.
 func BenchmarkFetch100kSlowPages(b *testing.B) {
-	benchmarkFetch(b, 100000, simulator.Fault{Kind: simulator.FaultLatency, Delay: 50 * time.Millisecond})
+	benchmarkFetch(b, 100000, faults.Fault{Kind: faults.Latency, Delay: 50 * time.Millisecond})
 }
 
-func benchmarkFetch(b *testing.B, n int, fault simulator.Fault) {
+func benchmarkFetch(b *testing.B, n int, fault faults.Fault) {
 	grants := manyGrants(n, time.Now())
-	c, sim := newTestClient(b, grants, Config{PageSize: 10000})
-	sim.SetFault(fault)
+	c, _, inj := newTestClient(b, grants, Config{PageSize: 10000})
+	inj.SetFault(fault)
 	var peak uint64
 	b.ReportAllocs()
 	for b.Loop() {

@@ -11,14 +11,15 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
-func simulated(t *testing.T, follow bool) (testutil.Faulty, func(context.Context) error) {
+func simulated(t *testing.T, follow bool) (*faults.Injector, func(context.Context) error) {
 	t.Helper()
-	c, sim := newTestClient(t, nil, Config{})
+	c, _, inj := newTestClient(t, nil, Config{})
 	c.up.FollowRedirects = follow
-	return sim, func(ctx context.Context) error { _, err := c.Fetch(ctx); return err }
+	return inj, func(ctx context.Context) error { _, err := c.Fetch(ctx); return err }
 }
 
 // A signature is replayable until it expires: a redirect carrying the
@@ -38,7 +39,7 @@ func TestAnswerWithoutItems(t *testing.T) {
 func TestFarFutureExpiry(t *testing.T) {
 	end9999 := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	now := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
-	c, _ := newTestClient(t, []simulator.VZICloudGrant{{ProductID: 1, State: StateGranted, ExpireTime: end9999.Unix()}}, Config{})
+	c, _, _ := newTestClient(t, []simulator.VZICloudGrant{{ProductID: 1, State: StateGranted, ExpireTime: end9999.Unix()}}, Config{})
 	snap, err := c.Fetch(context.Background())
 	require.NoError(t, err)
 	next, ok := snap.Products["1"].NextExpiry(now)
@@ -46,7 +47,7 @@ func TestFarFutureExpiry(t *testing.T) {
 	assert.True(t, next.Equal(end9999), "%v", next)
 
 	for _, expire := range []int64{math.MaxInt64, end9999.Unix() + 1, math.MinInt64} {
-		c, _ := newTestClient(t, []simulator.VZICloudGrant{{ProductID: 1, State: StateGranted, ExpireTime: expire}}, Config{})
+		c, _, _ := newTestClient(t, []simulator.VZICloudGrant{{ProductID: 1, State: StateGranted, ExpireTime: expire}}, Config{})
 		snap, err := c.Fetch(context.Background())
 		assert.Nil(t, snap)
 		assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
@@ -55,7 +56,7 @@ func TestFarFutureExpiry(t *testing.T) {
 }
 
 func TestDeclaredLengthOverTheLimit(t *testing.T) {
-	sim, fetch := simulated(t, false)
-	sim.SetFault(simulator.Fault{Kind: simulator.FaultDeclaredLength, Size: 1 << 40})
+	inj, fetch := simulated(t, false)
+	inj.SetFault(faults.Fault{Kind: faults.DeclaredLength, Size: 1 << 40})
 	assert.Equal(t, upstream.ResultTooLarge, upstream.ResultOf(fetch(context.Background())))
 }

@@ -26,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/quotaexporter/quota_exporter/simulator"
+	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
@@ -38,14 +39,16 @@ const (
 	month      = 30 * 24 * time.Hour
 )
 
-// newTestClient reads from a simulator holding grants.
-func newTestClient(t testing.TB, grants []simulator.VZICloudGrant, cfg Config) (*Client, *simulator.VZICloud) {
+// newTestClient reads from a simulator holding grants, behind a fault
+// injector.
+func newTestClient(t testing.TB, grants []simulator.VZICloudGrant, cfg Config) (*Client, *simulator.VZICloud, *faults.Injector) {
 	t.Helper()
 	sim := simulator.NewVZICloud(testKeyID, testSecret)
 	sim.SetGrants(grants)
-	srv := httptest.NewServer(sim)
+	inj := faults.Wrap(sim)
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
-	return newClientFor(t, srv.URL, cfg), sim
+	return newClientFor(t, srv.URL, cfg), sim, inj
 }
 
 // newClientFor reads from baseURL with the test key, unless cfg sets one.
@@ -170,12 +173,12 @@ func TestFetchEveryPageExactly(t *testing.T) {
 		t.Run(fmt.Sprintf("%d grants in pages of %d", tc.grants, tc.size), func(t *testing.T) {
 			now := time.Unix(time.Now().Unix(), 0) // whole seconds, as the grants are
 			grants := manyGrants(tc.grants, now)
-			c, sim := newTestClient(t, grants, Config{PageSize: tc.size, Concurrency: 8})
+			c, sim, inj := newTestClient(t, grants, Config{PageSize: tc.size, Concurrency: 8})
 			snap, err := c.Fetch(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, grants, sim.Grants())
 			assertSnapshot(t, aggregateGrants(sim.Grants(), now), snap, now)
-			assert.EqualValues(t, max(1, (tc.grants+tc.size-1)/tc.size), sim.Requests(), "one request per page")
+			assert.EqualValues(t, max(1, (tc.grants+tc.size-1)/tc.size), inj.Requests(), "one request per page")
 			// Clock-derived counts move with the clock, from the same snapshot.
 			later := now.Add(10 * 24 * time.Hour)
 			assertSnapshot(t, aggregateGrants(grants, later), snap, later)
@@ -361,14 +364,14 @@ func TestFetchFailsOnPagingAnomalies(t *testing.T) {
 
 // The page cap holds against the simulator too: no request beyond page 1.
 func TestFetchPageCap(t *testing.T) {
-	c, sim := newTestClient(t, manyGrants(101, time.Now()), Config{PageSize: 10, MaxPages: 10})
+	c, _, inj := newTestClient(t, manyGrants(101, time.Now()), Config{PageSize: 10, MaxPages: 10})
 	snap, err := c.Fetch(context.Background())
 	assert.Nil(t, snap)
 	assert.Equal(t, upstream.ResultDecodeError, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "total 101 needs 11 pages of 10, more than the limit of 10")
-	assert.EqualValues(t, 1, sim.Requests())
+	assert.EqualValues(t, 1, inj.Requests())
 
-	c, _ = newTestClient(t, manyGrants(100, time.Now()), Config{PageSize: 10, MaxPages: 10})
+	c, _, _ = newTestClient(t, manyGrants(100, time.Now()), Config{PageSize: 10, MaxPages: 10})
 	_, err = c.Fetch(context.Background())
 	assert.NoError(t, err, "exactly the cap")
 }
@@ -443,15 +446,15 @@ func TestVendorErrorCodes(t *testing.T) {
 		1000: upstream.ResultAPIError, 1100: upstream.ResultAPIError,
 	} {
 		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			sim := simulator.NewVZICloud(testKeyID, testSecret)
-			sim.SetFault(simulator.Fault{Kind: simulator.FaultVendorError, Code: code})
-			srv := httptest.NewServer(sim)
+			inj := faults.Wrap(simulator.NewVZICloud(testKeyID, testSecret))
+			inj.SetFault(faults.Fault{Kind: faults.VendorError, Code: code})
+			srv := httptest.NewServer(inj)
 			t.Cleanup(srv.Close)
 			snap, err := newClientFor(t, srv.URL, Config{}).Fetch(context.Background())
 			assert.Nil(t, snap)
 			assert.Equal(t, result, upstream.ResultOf(err))
 			assert.ErrorContains(t, err, fmt.Sprintf("(code %d)", code))
-			assert.EqualValues(t, 1, sim.Requests(), "no page after a failed first")
+			assert.EqualValues(t, 1, inj.Requests(), "no page after a failed first")
 
 			srv200 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 				fmt.Fprintf(w, `{"error_code":"%d","error_message":"no"}`, code) // a code as a string
@@ -538,7 +541,8 @@ func TestNetworkErrorHasNoQuery(t *testing.T) {
 func TestSecretReadOnEveryFetch(t *testing.T) {
 	sim := simulator.NewVZICloud(testKeyID, testSecret)
 	sim.SetGrants(manyGrants(3, time.Now()))
-	srv := httptest.NewServer(sim)
+	inj := faults.Wrap(sim)
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
 	var mu sync.Mutex
 	secret, readErr := "old-secret", error(nil)
@@ -560,36 +564,37 @@ func TestSecretReadOnEveryFetch(t *testing.T) {
 	mu.Lock()
 	readErr = errors.New("open /run/secrets/vzi: permission denied")
 	mu.Unlock()
-	before := sim.Requests()
+	before := inj.Requests()
 	_, err = c.Fetch(context.Background())
 	assert.Equal(t, upstream.ResultSecretError, upstream.ResultOf(err))
 	assert.ErrorContains(t, err, "reading the access key secret: open /run/secrets/vzi: permission denied")
-	assert.Equal(t, before, sim.Requests())
+	assert.Equal(t, before, inj.Requests())
 }
 
-// The harness's faults classify as the collector expects.
+// The faults classify as the collector expects.
 func TestSimulatorFaults(t *testing.T) {
 	for _, tc := range []struct {
-		fault  simulator.Fault
+		fault  faults.Fault
 		result upstream.Result
 	}{
-		{simulator.Fault{Kind: simulator.FaultUnauthorized}, upstream.ResultAuthError},
-		{simulator.Fault{Kind: simulator.FaultVendorError}, upstream.ResultAPIError},
-		{simulator.Fault{Kind: simulator.FaultRateLimited, RetryAfter: time.Minute}, upstream.ResultRateLimited},
-		{simulator.Fault{Kind: simulator.FaultHTML}, upstream.ResultHTTPError},
-		{simulator.Fault{Kind: simulator.FaultStatus}, upstream.ResultHTTPError},
-		{simulator.Fault{Kind: simulator.FaultMalformed}, upstream.ResultDecodeError},
-		{simulator.Fault{Kind: simulator.FaultTruncated}, upstream.ResultDecodeError},
-		{simulator.Fault{Kind: simulator.FaultEmpty}, upstream.ResultDecodeError},
-		{simulator.Fault{Kind: simulator.FaultWrongTypes}, upstream.ResultDecodeError},
-		{simulator.Fault{Kind: simulator.FaultOversized, Size: 1 << 20}, upstream.ResultTooLarge},
-		{simulator.Fault{Kind: simulator.FaultLatency, Delay: time.Second}, upstream.ResultTimeout},
+		{faults.Fault{Kind: faults.Unauthorized}, upstream.ResultAuthError},
+		{faults.Fault{Kind: faults.VendorError}, upstream.ResultAPIError},
+		{faults.Fault{Kind: faults.RateLimited, RetryAfter: time.Minute}, upstream.ResultRateLimited},
+		{faults.Fault{Kind: faults.HTML}, upstream.ResultHTTPError},
+		{faults.Fault{Kind: faults.Status}, upstream.ResultHTTPError},
+		{faults.Fault{Kind: faults.Malformed}, upstream.ResultDecodeError},
+		{faults.Fault{Kind: faults.Truncated}, upstream.ResultDecodeError},
+		{faults.Fault{Kind: faults.Empty}, upstream.ResultDecodeError},
+		{faults.Fault{Kind: faults.WrongTypes}, upstream.ResultDecodeError},
+		{faults.Fault{Kind: faults.Oversized, Size: 1 << 20}, upstream.ResultTooLarge},
+		{faults.Fault{Kind: faults.Latency, Delay: time.Second}, upstream.ResultTimeout},
 	} {
 		t.Run(tc.fault.Kind.String(), func(t *testing.T) {
 			sim := simulator.NewVZICloud(testKeyID, testSecret)
 			sim.SetGrants(manyGrants(30, time.Now()))
-			sim.SetFault(tc.fault)
-			srv := httptest.NewServer(sim)
+			inj := faults.Wrap(sim)
+			inj.SetFault(tc.fault)
+			srv := httptest.NewServer(inj)
 			t.Cleanup(srv.Close)
 			u, err := url.Parse(srv.URL)
 			require.NoError(t, err)

@@ -1,4 +1,4 @@
-package simulator
+package faults
 
 import (
 	"context"
@@ -14,9 +14,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quotaexporter/quota_exporter/simulator"
 )
 
-// The fake vendor behind the harness in these tests.
+// The fake vendor behind the Injector in these tests.
 const (
 	fakeBody         = `{"ok":true,"items":["alpha","beta","gamma","delta","epsilon","zeta","eta","theta"]}`
 	fakeUnauthorized = `{"error":"denied"}`
@@ -34,22 +36,29 @@ func fakeVendorError(code int) (int, []byte) {
 	return fakeErrorStatus, []byte(`{"code":` + strconv.Itoa(code) + `}`)
 }
 
-// newFake returns a harness around a vendor that answers fakeBody with 201
-// (a status no fault uses), and a server for it.
-func newFake(t *testing.T) (*harness, *httptest.Server) {
+// fakeVendor answers fakeBody with 201, a status no fault uses.
+type fakeVendor struct{}
+
+func (fakeVendor) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	writeBody(w, http.StatusCreated, "application/vnd.fake+json", []byte(fakeBody))
+}
+
+func (fakeVendor) FaultBodies() simulator.FaultBodies {
+	return simulator.FaultBodies{
+		Unauthorized: []byte(fakeUnauthorized),
+		WrongTypes:   []byte(fakeWrongTypes),
+		NoData:       []byte(fakeNoData),
+		VendorError:  fakeVendorError,
+	}
+}
+
+// newFake returns an Injector in front of a fakeVendor, and a server for it.
+func newFake(t *testing.T) (*Injector, *httptest.Server) {
 	t.Helper()
-	vendor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeBody(w, http.StatusCreated, "application/vnd.fake+json", []byte(fakeBody))
-	})
-	h := newHarness(vendor, vendorBodies{
-		unauthorized: []byte(fakeUnauthorized),
-		wrongTypes:   []byte(fakeWrongTypes),
-		noData:       []byte(fakeNoData),
-		vendorError:  fakeVendorError,
-	})
-	srv := httptest.NewServer(h)
+	inj := Wrap(fakeVendor{})
+	srv := httptest.NewServer(inj)
 	t.Cleanup(srv.Close)
-	return h, srv
+	return inj, srv
 }
 
 // answer is what a client got.
@@ -95,134 +104,134 @@ func TestFaults(t *testing.T) {
 		check func(t *testing.T, a answer)
 	}{
 		{Fault{}, normal},
-		{Fault{Kind: FaultLatency, Delay: 150 * time.Millisecond}, func(t *testing.T, a answer) {
+		{Fault{Kind: Latency, Delay: 150 * time.Millisecond}, func(t *testing.T, a answer) {
 			normal(t, a)
 			assert.GreaterOrEqual(t, a.took, 150*time.Millisecond)
 		}},
-		{Fault{Kind: FaultStatus, Status: http.StatusServiceUnavailable}, func(t *testing.T, a answer) {
+		{Fault{Kind: Status, Status: http.StatusServiceUnavailable}, func(t *testing.T, a answer) {
 			frameworkBody(t, a, http.StatusServiceUnavailable)
 		}},
-		{Fault{Kind: FaultHTML}, func(t *testing.T, a answer) {
+		{Fault{Kind: HTML}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusBadGateway, a.status)
 			assert.Equal(t, "text/html", a.header.Get("Content-Type"))
 			assert.Contains(t, string(a.body), "<title>502 Bad Gateway</title>")
 			assert.Contains(t, string(a.body), "<center>nginx</center>")
 		}},
-		{Fault{Kind: FaultUnauthorized}, func(t *testing.T, a answer) {
+		{Fault{Kind: Unauthorized}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusUnauthorized, a.status)
 			isJSON(t, a)
 			assert.Equal(t, fakeUnauthorized, string(a.body))
 		}},
-		{Fault{Kind: FaultRateLimited, RetryAfter: 1500 * time.Millisecond}, func(t *testing.T, a answer) {
+		{Fault{Kind: RateLimited, RetryAfter: 1500 * time.Millisecond}, func(t *testing.T, a answer) {
 			frameworkBody(t, a, http.StatusTooManyRequests)
 			assert.Equal(t, "2", a.header.Get("Retry-After"), "whole seconds, rounded up")
 		}},
-		{Fault{Kind: FaultMalformed}, func(t *testing.T, a answer) {
+		{Fault{Kind: Malformed}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			isJSON(t, a)
 			assert.Equal(t, byte('{'), a.body[0], "looks like JSON")
 			assert.False(t, json.Valid(a.body))
 		}},
-		{Fault{Kind: FaultTruncated}, func(t *testing.T, a answer) {
+		{Fault{Kind: Truncated}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			assert.Equal(t, "application/vnd.fake+json", a.header.Get("Content-Type"))
 			assert.Equal(t, fakeBody[:len(fakeBody)/2], string(a.body))
 			assert.False(t, json.Valid(a.body))
 		}},
-		{Fault{Kind: FaultEmpty}, func(t *testing.T, a answer) {
+		{Fault{Kind: Empty}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			isJSON(t, a)
 			assert.Empty(t, a.body)
 		}},
-		{Fault{Kind: FaultOversized, Size: 1<<20 + 3}, func(t *testing.T, a answer) {
+		{Fault{Kind: Oversized, Size: 1<<20 + 3}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			isJSON(t, a)
 			assert.Empty(t, a.header.Get("Content-Length"), "no declared length")
 			assert.Len(t, a.body, 1<<20+3)
 			assert.True(t, json.Valid(a.body))
 		}},
-		{Fault{Kind: FaultDrip, Delay: 200 * time.Millisecond}, func(t *testing.T, a answer) {
+		{Fault{Kind: Drip, Delay: 200 * time.Millisecond}, func(t *testing.T, a answer) {
 			normal(t, a)
 			assert.GreaterOrEqual(t, a.took, 200*time.Millisecond)
 		}},
-		{Fault{Kind: FaultWrongTypes}, func(t *testing.T, a answer) {
+		{Fault{Kind: WrongTypes}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			isJSON(t, a)
 			assert.Equal(t, fakeWrongTypes, string(a.body))
 		}},
-		{Fault{Kind: FaultRedirectLoop}, func(t *testing.T, a answer) {
+		{Fault{Kind: RedirectLoop}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusFound, a.status)
 			assert.Equal(t, testPath, a.header.Get("Location"))
 		}},
-		{Fault{Kind: FaultRedirect, Status: http.StatusPermanentRedirect, Target: "http://elsewhere.example:8080"}, func(t *testing.T, a answer) {
+		{Fault{Kind: Redirect, Status: http.StatusPermanentRedirect, Target: "http://elsewhere.example:8080"}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusPermanentRedirect, a.status)
 			assert.Equal(t, "http://elsewhere.example:8080"+testPath, a.header.Get("Location"), "path and query go along")
 		}},
-		{Fault{Kind: FaultNoData}, func(t *testing.T, a answer) {
+		{Fault{Kind: NoData}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			isJSON(t, a)
 			assert.Equal(t, fakeNoData, string(a.body))
 		}},
-		{Fault{Kind: FaultDeclaredLength, Size: 1 << 40}, func(t *testing.T, a answer) {
+		{Fault{Kind: DeclaredLength, Size: 1 << 40}, func(t *testing.T, a answer) {
 			assert.Equal(t, http.StatusOK, a.status)
 			assert.Equal(t, strconv.Itoa(1<<40), a.header.Get("Content-Length"))
 			assert.Equal(t, oversizedHead, string(a.body), "only the start is sent")
 			assert.ErrorIs(t, a.err, io.ErrUnexpectedEOF)
 		}},
-		{Fault{Kind: FaultVendorError, Code: 42}, func(t *testing.T, a answer) {
+		{Fault{Kind: VendorError, Code: 42}, func(t *testing.T, a answer) {
 			assert.Equal(t, fakeErrorStatus, a.status)
 			isJSON(t, a)
 			assert.JSONEq(t, `{"code":42}`, string(a.body))
 		}},
 	}
 
-	covered := map[FaultKind]bool{}
+	covered := map[Kind]bool{}
 	for _, tt := range tests {
 		covered[tt.fault.Kind] = true
 		t.Run(tt.fault.Kind.String(), func(t *testing.T) {
-			h, srv := newFake(t)
-			h.SetFault(tt.fault)
+			inj, srv := newFake(t)
+			inj.SetFault(tt.fault)
 			a := get(t, srv)
-			if tt.fault.Kind != FaultDeclaredLength {
+			if tt.fault.Kind != DeclaredLength {
 				require.NoError(t, a.err)
 			}
 			tt.check(t, a)
-			assert.Equal(t, tt.fault, h.Fault(), "a fault without Times stays")
+			assert.Equal(t, tt.fault, inj.Fault(), "a fault without Times stays")
 		})
 	}
-	for k := range faultKinds {
+	for k := range kinds {
 		assert.True(t, covered[k], "no test for fault kind %v", k)
 	}
 }
 
 func TestFaultDefaults(t *testing.T) {
-	h, srv := newFake(t)
+	inj, srv := newFake(t)
 
-	h.SetFault(Fault{Kind: FaultStatus})
+	inj.SetFault(Fault{Kind: Status})
 	assert.Equal(t, http.StatusInternalServerError, get(t, srv).status)
 
-	h.SetFault(Fault{Kind: FaultVendorError})
+	inj.SetFault(Fault{Kind: VendorError})
 	a := get(t, srv)
 	assert.Equal(t, fakeErrorStatus, a.status)
 	assert.JSONEq(t, `{"code":7}`, string(a.body), "the vendor's default code")
 }
 
 func TestRedirectLoopStopsAClient(t *testing.T) {
-	h, srv := newFake(t)
-	h.SetFault(Fault{Kind: FaultRedirectLoop})
+	inj, srv := newFake(t)
+	inj.SetFault(Fault{Kind: RedirectLoop})
 	resp, err := srv.Client().Get(srv.URL + testPath)
 	if err == nil {
 		require.NoError(t, resp.Body.Close())
 	}
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "stopped after 10 redirects")
-	assert.EqualValues(t, 10, h.Requests(), "each hop is a request")
+	assert.EqualValues(t, 10, inj.Requests(), "each hop is a request")
 }
 
 func TestOversizedExactLength(t *testing.T) {
 	for _, size := range []int64{0, 1, 13, 14, 15, 100_000} {
-		h, srv := newFake(t)
-		h.SetFault(Fault{Kind: FaultOversized, Size: size})
+		inj, srv := newFake(t)
+		inj.SetFault(Fault{Kind: Oversized, Size: size})
 		body := get(t, srv).body
 		assert.Len(t, body, int(size), "size %d", size)
 		if size >= int64(len(oversizedHead)+len(oversizedTail)) {
@@ -243,14 +252,14 @@ func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); re
 
 func TestOversizedStreams(t *testing.T) {
 	const size = 64 << 20
-	h, _ := newFake(t)
-	h.SetFault(Fault{Kind: FaultOversized, Size: size})
+	inj, _ := newFake(t)
+	inj.SetFault(Fault{Kind: Oversized, Size: size})
 	w := &countingWriter{header: http.Header{}}
 	req := httptest.NewRequest(http.MethodGet, testPath, nil)
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	h.ServeHTTP(w, req)
+	inj.ServeHTTP(w, req)
 	runtime.ReadMemStats(&after)
 
 	assert.EqualValues(t, size, w.n)
@@ -259,8 +268,8 @@ func TestOversizedStreams(t *testing.T) {
 
 func TestDripSendsHeaderFirst(t *testing.T) {
 	const total = 300 * time.Millisecond
-	h, srv := newFake(t)
-	h.SetFault(Fault{Kind: FaultDrip, Delay: total})
+	inj, srv := newFake(t)
+	inj.SetFault(Fault{Kind: Drip, Delay: total})
 
 	start := time.Now()
 	resp, err := srv.Client().Get(srv.URL + testPath)
@@ -284,16 +293,16 @@ func TestDripSendsHeaderFirst(t *testing.T) {
 // could not shut down.
 func TestWaitingFaultsStopWhenTheClientGoesAway(t *testing.T) {
 	for _, f := range []Fault{
-		{Kind: FaultLatency, Delay: time.Minute},
-		{Kind: FaultDrip, Delay: time.Minute},
+		{Kind: Latency, Delay: time.Minute},
+		{Kind: Drip, Delay: time.Minute},
 	} {
 		t.Run(f.Kind.String(), func(t *testing.T) {
-			h, _ := newFake(t)
-			h.SetFault(f)
+			inj, _ := newFake(t)
+			inj.SetFault(f)
 			returned := make(chan struct{})
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				defer close(returned)
-				h.ServeHTTP(w, r)
+				inj.ServeHTTP(w, r)
 			}))
 			defer srv.Close()
 
@@ -318,44 +327,44 @@ func TestWaitingFaultsStopWhenTheClientGoesAway(t *testing.T) {
 }
 
 func TestFaultTimes(t *testing.T) {
-	h, srv := newFake(t)
-	h.SetFault(Fault{Kind: FaultStatus, Status: http.StatusServiceUnavailable, Times: 2})
+	inj, srv := newFake(t)
+	inj.SetFault(Fault{Kind: Status, Status: http.StatusServiceUnavailable, Times: 2})
 
 	for i := range 2 {
 		assert.Equal(t, http.StatusServiceUnavailable, get(t, srv).status, "request %d", i+1)
-		assert.Equal(t, 1-i, h.Fault().Times)
+		assert.Equal(t, 1-i, inj.Fault().Times)
 	}
-	assert.Equal(t, Fault{}, h.Fault(), "cleared after Times requests")
+	assert.Equal(t, Fault{}, inj.Fault(), "cleared after Times requests")
 	assert.Equal(t, http.StatusCreated, get(t, srv).status)
 }
 
 func TestRequestsCountsEveryRequest(t *testing.T) {
-	h, srv := newFake(t)
-	assert.Zero(t, h.Requests())
+	inj, srv := newFake(t)
+	assert.Zero(t, inj.Requests())
 	get(t, srv)
-	h.SetFault(Fault{Kind: FaultHTML, Times: 1})
+	inj.SetFault(Fault{Kind: HTML, Times: 1})
 	get(t, srv)
 	resp, err := srv.Client().Post(srv.URL+"/elsewhere", "text/plain", nil)
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
-	assert.EqualValues(t, 3, h.Requests())
+	assert.EqualValues(t, 3, inj.Requests())
 }
 
 func TestSetFaultWhileServing(t *testing.T) {
 	const clients, each = 4, 25
-	h, srv := newFake(t)
+	inj, srv := newFake(t)
 	stop := make(chan struct{})
 	var flipper, requests sync.WaitGroup
 	flipper.Go(func() {
-		kinds := []FaultKind{FaultNone, FaultStatus, FaultEmpty, FaultTruncated}
+		kinds := []Kind{None, Status, Empty, Truncated}
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			h.SetFault(Fault{Kind: kinds[i%len(kinds)], Times: i % 3})
-			_ = h.Fault()
+			inj.SetFault(Fault{Kind: kinds[i%len(kinds)], Times: i % 3})
+			_ = inj.Fault()
 		}
 	})
 	for range clients {
@@ -373,11 +382,11 @@ func TestSetFaultWhileServing(t *testing.T) {
 	requests.Wait()
 	close(stop)
 	flipper.Wait()
-	assert.EqualValues(t, clients*each, h.Requests())
+	assert.EqualValues(t, clients*each, inj.Requests())
 }
 
 func TestSetFaultRejectsUnknownKind(t *testing.T) {
-	h, _ := newFake(t)
-	assert.PanicsWithValue(t, "simulator: unknown fault kind 99", func() { h.SetFault(Fault{Kind: 99}) })
-	assert.Equal(t, "FaultKind(99)", FaultKind(99).String())
+	inj, _ := newFake(t)
+	assert.PanicsWithValue(t, "faults: unknown kind 99", func() { inj.SetFault(Fault{Kind: 99}) })
+	assert.Equal(t, "Kind(99)", Kind(99).String())
 }
