@@ -15,6 +15,7 @@ import (
 
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/internal/syncbuf"
+	"github.com/quotaexporter/quota_exporter/internal/testutil"
 	"github.com/quotaexporter/quota_exporter/simulator"
 	"github.com/quotaexporter/quota_exporter/simulator/faults"
 	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
@@ -65,12 +66,12 @@ func TestRefreshAheadNeverWaitsAndKeepsTheBudget(t *testing.T) {
 
 // limitedVendor is an aiops simulator answering after delay, behind a
 // recorder of its traffic.
-func limitedVendor(t *testing.T, delay time.Duration) (*simulator.Traffic, string) {
+func limitedVendor(t *testing.T, delay time.Duration) (*testutil.Traffic, string) {
 	sim := simulator.NewAIOps(simEmail, simToken)
 	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now())[:1]) // an answer small enough to leave in one write
 	inj := faults.Wrap(sim)
 	inj.SetFault(faults.Fault{Kind: faults.Latency, Delay: delay})
-	traffic := simulator.NewTraffic(inj)
+	traffic := testutil.NewTraffic(inj)
 	srv := httptest.NewServer(traffic)
 	t.Cleanup(srv.Close)
 	return traffic, srv.URL

@@ -1,4 +1,4 @@
-package simulator
+package testutil
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Traffic wraps a simulator and records what a vendor would see of the
+// Traffic wraps a simulated vendor and records what a vendor would see of the
 // exporter's requests: how many were in flight at once, at most, and when
 // each arrived. Tests use it to check the per-host limits.
 type Traffic struct {

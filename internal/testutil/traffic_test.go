@@ -1,4 +1,4 @@
-package simulator
+package testutil
 
 import (
 	"net/http"
