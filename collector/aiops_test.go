@@ -81,7 +81,7 @@ func startAIOpsSimulator(t testing.TB, start func(http.Handler) *httptest.Server
 }
 
 // expectedAIOps derives every aiops series from the simulator's licenses,
-// the way contract.md defines them.
+// the way the README's metric reference defines them.
 func (f *aiopsFixture) expectedAIOps(t *testing.T, now time.Time) map[string]float64 {
 	t.Helper()
 	want := map[string]float64{}

@@ -324,5 +324,5 @@ func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
 type promLogger struct{ log.Logger }
 
 func (l promLogger) Println(v ...any) {
-	_ = l.Log("msg", fmt.Sprint(v...))
+	l.Log("msg", fmt.Sprint(v...))
 }
