@@ -118,15 +118,18 @@ func runAll(sizes string, o options) error {
 // soon as it is measured.
 func printSizingHeader(o options) {
 	fmt.Printf("Sizing: %d vzicloud grants per account; warm and floor interleaved in one process per size (ratios are within one run)\n\n", o.Grants)
-	fmt.Printf("%8s %8s %8s %10s %10s %7s %10s %10s %7s %9s %9s %9s %10s %10s %14s %s\n",
-		"accounts", "series", "KiB", "warm", "floor", "ratio", "CPU/warm", "CPU/floor", "ratio", "RSS MiB", "heap MiB", "MiB/acct", "cold", "CPU/cold", "burst peak MiB", "burst answers")
+	fmt.Printf("%8s %8s %8s %10s %10s %7s %10s %10s %7s %9s %9s %9s %9s %9s %6s %10s %10s %14s %s\n",
+		"accounts", "series", "KiB", "warm", "floor", "ratio", "CPU/warm", "CPU/floor", "ratio",
+		"RSS MiB", "MiB/acct", "after GC", "peak", "heap MiB", "gorout",
+		"cold", "CPU/cold", "burst peak MiB", "burst answers")
+	fmt.Println("(RSS: at rest, 20s after the steady hour of scrapes 20s apart; after GC: right after that hour; peak: its highest, refreshes included)")
 }
 
 func printSizingRow(f figures) {
-	fmt.Printf("%8d %8d %8d %10s %10s %6.2fx %10s %10s %6.2fx %9.1f %9.1f %9.3f %10s %10s %14.1f %s\n",
+	fmt.Printf("%8d %8d %8d %10s %10s %6.2fx %10s %10s %6.2fx %9.1f %9.3f %9.1f %9.1f %9.1f %6d %10s %10s %14.1f %s\n",
 		f.Accounts, f.Series, f.BodyKiB, f.Warm.Round(10*time.Microsecond), f.Floor.Round(10*time.Microsecond), f.ratio(),
 		f.WarmCPU.Round(10*time.Microsecond), f.FloorCPU.Round(10*time.Microsecond), float64(f.WarmCPU)/float64(f.FloorCPU),
-		f.SteadyRSS, f.SteadyHeap, f.SteadyRSS/float64(f.Accounts),
+		f.SteadyRSS, f.SteadyRSS/float64(f.Accounts), f.SteadyRSSAfter, f.SteadyPeakRSS, f.SteadyHeap, f.Goroutines,
 		f.Cold.Round(time.Millisecond), f.ColdCPU.Round(time.Millisecond), f.BurstPeakRSS, f.burstAnswers())
 }
 
@@ -142,7 +145,8 @@ func printTargets(all []figures, o options) {
 		rows = append(rows, row{fmt.Sprintf("warm / floor (medians), %d accounts", f.Accounts), fmt.Sprintf("%.2fx", f.ratio()), target, verdict(target == "" || f.ratio() <= 1.5)})
 		if f.Accounts == 1000 {
 			rows = append(rows,
-				row{"steady RSS, 1000 accounts", fmt.Sprintf("%.1f MiB", f.SteadyRSS), "<= 96 MiB", verdict(f.SteadyRSS <= 96)},
+				row{"steady RSS at rest, 1000 accounts", fmt.Sprintf("%.1f MiB", f.SteadyRSS), "<= 96 MiB", verdict(f.SteadyRSS <= 96)},
+				row{"  right after the steady hour / its peak", fmt.Sprintf("%.1f / %.1f MiB", f.SteadyRSSAfter, f.SteadyPeakRSS), "", ""},
 				row{fmt.Sprintf("burst of %d scrapes, --web.max-requests=%d: peak RSS / steady", o.Burst, o.MaxRequests),
 					fmt.Sprintf("%.2fx", f.BurstPeakRSS/f.SteadyRSS), "<= 2x", verdict(f.BurstPeakRSS <= 2*f.SteadyRSS)},
 				row{"  its answers: every one 200 or 503, none hung", f.burstAnswers(), "", verdict(f.BurstOther == 0 && f.BurstOK+f.BurstRefused == o.Burst)},

@@ -33,13 +33,16 @@ import (
 
 // figures are one size's measurements.
 type figures struct {
-	Accounts, Series, BodyKiB         int
-	Warm, Floor, WarmCPU, FloorCPU    time.Duration // medians; CPU per scrape
-	SteadyRSS, SteadyHeap             float64       // MiB; the heap's live objects
-	Cold, ColdCPU                     time.Duration
-	BurstPeakRSS                      float64 // MiB
-	BurstOK, BurstRefused, BurstOther int
-	CacheRows                         []row
+	Accounts, Series, BodyKiB      int
+	Warm, Floor, WarmCPU, FloorCPU time.Duration // medians; CPU per scrape
+	// MiB: at rest a scrape interval after the steady hour, right after it
+	// (after a collection), the highest during it, and the live heap.
+	SteadyRSS, SteadyRSSAfter, SteadyPeakRSS, SteadyHeap float64
+	Goroutines                                           int // at rest
+	Cold, ColdCPU                                        time.Duration
+	BurstPeakRSS                                         float64 // MiB
+	BurstOK, BurstRefused, BurstOther                    int
+	CacheRows                                            []row
 }
 
 func (f figures) ratio() float64 { return float64(f.Warm) / float64(f.Floor) }
@@ -47,6 +50,10 @@ func (f figures) ratio() float64 { return float64(f.Warm) / float64(f.Floor) }
 func (f figures) burstAnswers() string {
 	return fmt.Sprintf("%d×200 %d×503 %d other", f.BurstOK, f.BurstRefused, f.BurstOther)
 }
+
+// steadyInterval is the scrape interval of the steady hour, and the rest
+// before its memory is measured.
+const steadyInterval = 20 * time.Second
 
 // rig is an exporter with perVendor accounts of each vendor, all reading
 // the demo simulators, and a clock the rig moves.
@@ -187,16 +194,25 @@ func measure(o options) (figures, error) {
 		return f, err
 	}
 
-	// Steady memory: scrapes 20s apart, a refresh every cache_ttl.
-	for range 200 {
-		r.clock.Advance(20 * time.Second)
-		scrape(r.handler)
-	}
+	// Steady memory: scrapes 20s apart, a refresh every cache_ttl. The
+	// clock is the rig's, so an hour passes in seconds: right after it, the
+	// memory its refreshes freed has not yet gone back to the system, as it
+	// would have between real scrapes. The steady figure is taken a real
+	// scrape interval later, at rest; the others are shown beside it.
+	f.SteadyPeakRSS = peakRSS(func() {
+		for range 200 {
+			r.clock.Advance(steadyInterval)
+			scrape(r.handler)
+		}
+	})
 	runtime.GC()
-	f.SteadyRSS = rssMiB()
+	f.SteadyRSSAfter = rssMiB()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	f.SteadyHeap = float64(ms.HeapAlloc) / (1 << 20)
+	time.Sleep(steadyInterval)
+	f.SteadyRSS = rssMiB()
+	f.Goroutines = runtime.NumGoroutine()
 
 	f.BurstPeakRSS, f.BurstOK, f.BurstRefused, f.BurstOther = burst(r.handler, o.Burst)
 
@@ -241,6 +257,39 @@ func burst(h http.Handler, n int) (peak float64, ok, refused, other int) {
 	defer srv.Close()
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	defer client.CloseIdleConnections()
+	codes := make([]int, n)
+	peak = peakRSS(func() {
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() {
+				resp, err := client.Get(srv.URL + "/metrics")
+				if err != nil {
+					return
+				}
+				defer func() { _ = resp.Body.Close() }()
+				if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+					codes[i] = resp.StatusCode
+				}
+			})
+		}
+		wg.Wait()
+	})
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable:
+			refused++
+		default:
+			other++
+		}
+	}
+	return peak, ok, refused, other
+}
+
+// peakRSS runs f and returns the highest RSS, in MiB, sampled every
+// millisecond while it ran.
+func peakRSS(f func()) float64 {
 	stop := make(chan struct{})
 	var high atomic.Uint64
 	sampled := make(chan struct{})
@@ -255,35 +304,15 @@ func burst(h http.Handler, n int) (peak float64, ok, refused, other int) {
 			}
 		}
 	}()
-	codes := make([]int, n)
-	var wg sync.WaitGroup
-	for i := range codes {
-		wg.Go(func() {
-			resp, err := client.Get(srv.URL + "/metrics")
-			if err != nil {
-				return
-			}
-			defer func() { _ = resp.Body.Close() }()
-			if _, err := io.Copy(io.Discard, resp.Body); err == nil {
-				codes[i] = resp.StatusCode
-			}
-		})
-	}
-	wg.Wait()
+	f()
 	close(stop)
 	<-sampled
-	for _, c := range codes {
-		switch c {
-		case http.StatusOK:
-			ok++
-		case http.StatusServiceUnavailable:
-			refused++
-		default:
-			other++
-		}
-	}
-	return float64(high.Load()) / 1024, ok, refused, other
+	return float64(high.Load()) / 1024
 }
+
+// maxRefreshesPerHour is the contract's bound at cache_ttl 5m: refreshing
+// ahead, at most 1.25 refreshes per cache_ttl.
+const maxRefreshesPerHour = 1.25 * 60 / 5
 
 // cacheRows measures what the cache saves, in a rig without a request limit.
 func cacheRows(sims *simulators, perVendor int) ([]row, error) {
@@ -314,7 +343,7 @@ func cacheRows(sims *simulators, perVendor int) ([]row, error) {
 	return []row{
 		{fmt.Sprintf("100 concurrent scrapes at expiry, %d accounts: upstream requests per account", r.accounts), fmt.Sprintf("%.2f", perAccount), "exactly 1", verdict(perAccount == 1)},
 		{"  their latency p50 / p99", fmt.Sprintf("%s / %s", lat[49].Round(time.Millisecond), lat[98].Round(time.Millisecond)), "", ""},
-		{"upstream requests per account-hour, 15s scrapes, cache_ttl 5m", fmt.Sprintf("%.0f", perHour), "vs 240 uncached", verdict(perHour <= 13)},
+		{"upstream requests per account-hour, 15s scrapes, cache_ttl 5m", fmt.Sprintf("%.0f", perHour), "<= 15 (240 uncached)", verdict(perHour <= maxRefreshesPerHour)},
 	}, r.exporter.Apply(&config.Config{})
 }
 
