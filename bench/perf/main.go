@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quotaexporter/quota_exporter/config"
 )
 
 // options are what a measuring child is given.
@@ -29,9 +31,12 @@ type options struct {
 	WarmRuns    int
 	Burst       int
 	MaxRequests int
-	Cache       bool // measure the cache's savings too (the smallest size)
-	ColdProfile string
-	WarmProfile string
+	// SteadyConcurrency is every vendor's max_concurrency during the
+	// steady hour and the burst.
+	SteadyConcurrency int
+	Cache             bool // measure the cache's savings too (the smallest size)
+	ColdProfile       string
+	WarmProfile       string
 }
 
 func main() {
@@ -42,6 +47,7 @@ func main() {
 	flag.IntVar(&o.WarmRuns, "warm-runs", 60, "warm scrapes measured, and as many of the floor, interleaved")
 	flag.IntVar(&o.Burst, "burst", 200, "concurrent scrapes of the burst")
 	flag.IntVar(&o.MaxRequests, "max-requests", 8, "--web.max-requests during the burst")
+	flag.IntVar(&o.SteadyConcurrency, "steady-concurrency", config.DefaultMaxConcurrency, "every vendor's max_concurrency during the steady hour and the burst (no rate limit); warm and cold scrapes let every account through")
 	flag.StringVar(&o.ColdProfile, "cpuprofile", "", "write a CPU profile of the cold scrapes of the first size to this file")
 	flag.StringVar(&o.WarmProfile, "warm-cpuprofile", "", "write a CPU profile of warm scrapes of the first size (after the measured ones) to this file")
 	simulators := flag.Bool("simulators", false, "internal: serve the demo simulators for the measuring process")
@@ -122,7 +128,7 @@ func printSizingHeader(o options) {
 		"accounts", "series", "KiB", "warm", "floor", "ratio", "CPU/warm", "CPU/floor", "ratio",
 		"RSS MiB", "MiB/acct", "after GC", "peak", "heap MiB", "gorout",
 		"cold", "CPU/cold", "burst peak MiB", "burst answers")
-	fmt.Println("(RSS: at rest, 20s after the steady hour of scrapes 20s apart; after GC: right after that hour; peak: its highest, refreshes included)")
+	fmt.Printf("(RSS: at rest, 20s after the steady hour of scrapes 20s apart, max_concurrency %d per vendor; after GC: right after that hour; peak: its highest, refreshes included)\n", o.SteadyConcurrency)
 }
 
 func printSizingRow(f figures) {
@@ -145,7 +151,7 @@ func printTargets(all []figures, o options) {
 		rows = append(rows, row{fmt.Sprintf("warm / floor (medians), %d accounts", f.Accounts), fmt.Sprintf("%.2fx", f.ratio()), target, verdict(target == "" || f.ratio() <= 1.5)})
 		if f.Accounts == 1000 {
 			rows = append(rows,
-				row{"steady RSS at rest, 1000 accounts", fmt.Sprintf("%.1f MiB", f.SteadyRSS), "<= 96 MiB", verdict(f.SteadyRSS <= 96)},
+				row{fmt.Sprintf("steady RSS at rest, 1000 accounts, max_concurrency %d", o.SteadyConcurrency), fmt.Sprintf("%.1f MiB", f.SteadyRSS), "<= 96 MiB", verdict(f.SteadyRSS <= 96)},
 				row{"  right after the steady hour / its peak", fmt.Sprintf("%.1f / %.1f MiB", f.SteadyRSSAfter, f.SteadyPeakRSS), "", ""},
 				row{fmt.Sprintf("burst of %d scrapes, --web.max-requests=%d: peak RSS / steady", o.Burst, o.MaxRequests),
 					fmt.Sprintf("%.2fx", f.BurstPeakRSS/f.SteadyRSS), "<= 2x", verdict(f.BurstPeakRSS <= 2*f.SteadyRSS)},

@@ -64,6 +64,7 @@ type rig struct {
 	registry *prometheus.Registry
 	accounts int
 	clock    *testclock.Clock
+	cfg      *config.Config
 }
 
 // newRig builds a rig on the simulators with perVendor accounts of each
@@ -73,13 +74,8 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 	if err != nil {
 		return nil, err
 	}
-	// perVendor copies of each demo account: same vendor, own cache. The
-	// vendor budgets (`limits`) let every account's request through at once:
-	// the rig measures the exporter, not the pacing limits add on purpose.
-	cfg := &config.Config{Limits: map[string]config.Limit{}}
-	for _, vendor := range config.Vendors {
-		cfg.Limits[vendor] = config.Limit{MaxConcurrency: max(perVendor, 1), RequestsPerSecond: 0}
-	}
+	// perVendor copies of each demo account: same vendor, own cache.
+	cfg := &config.Config{}
 	for _, a := range demoCfg.Accounts {
 		for i := range perVendor {
 			c := a
@@ -94,10 +90,11 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 			cfg.Accounts = append(cfg.Accounts, c)
 		}
 	}
-	r := &rig{sims: sims, clock: testclock.New(time.Now()), registry: prometheus.NewRegistry(), accounts: len(cfg.Accounts)}
+	r := &rig{sims: sims, clock: testclock.New(time.Now()), registry: prometheus.NewRegistry(), accounts: len(cfg.Accounts), cfg: cfg}
+	r.setConcurrency(perVendor)
 	r.exporter = collector.New(collector.Options{Clock: r.clock.Now, Logger: log.NewNopLogger(), Registerer: r.registry, UserAgent: "quota_exporter/perf"})
 	srv, err := server.New(server.Options{
-		Logger: log.NewNopLogger(), Load: func() (*config.Config, error) { return cfg, nil },
+		Logger: log.NewNopLogger(), Load: func() (*config.Config, error) { return r.cfg, nil },
 		Exporter: r.exporter, Registry: r.registry, TelemetryPath: "/metrics", Landing: web.LandingConfig{Name: "perf"},
 		MaxRequests: maxRequests,
 	})
@@ -109,6 +106,22 @@ func newRig(sims *simulators, perVendor, maxRequests int) (*rig, error) {
 	}
 	r.handler = srv.Handler()
 	return r, nil
+}
+
+// setConcurrency sets every vendor's budget (`limits`) to n requests in
+// flight and no rate limit, for the next reload. The rate only spreads the
+// same work over time; the rig does not wait for it.
+func (r *rig) setConcurrency(n int) {
+	r.cfg.Limits = map[string]config.Limit{}
+	for _, vendor := range config.Vendors {
+		r.cfg.Limits[vendor] = config.Limit{MaxConcurrency: max(n, 1), RequestsPerSecond: 0}
+	}
+}
+
+// reconfigure applies setConcurrency(n): the accounts keep their caches.
+func (r *rig) reconfigure(n int) error {
+	r.setConcurrency(n)
+	return r.exporter.Apply(r.cfg)
 }
 
 // scrape serves one /metrics request in-process and returns its duration
@@ -160,16 +173,50 @@ func measure(o options) (figures, error) {
 		return figures{}, err
 	}
 	defer func() { _ = sims.close() }()
+	// Steady memory and the burst under the default budget, what a user
+	// of this many accounts runs; the warm and cold scrapes with every
+	// account's request let through at once (-steady-concurrency sets the
+	// first): the rig measures the exporter, not the pacing limits add on
+	// purpose. Memory is measured first, before the cold scrapes have had
+	// a thousand refreshes in flight.
 	r, err := newRig(sims, o.PerVendor, o.MaxRequests)
 	if err != nil {
 		return figures{}, err
 	}
 	f := figures{Accounts: r.accounts}
-
-	// Warm scrapes against the floor, interleaved so both see the same machine.
+	if err := r.reconfigure(o.SteadyConcurrency); err != nil {
+		return f, err
+	}
 	_, size := scrape(r.handler) // fills every cache
 	f.BodyKiB = size / 1024
 	f.Series = countSeries(r.handler)
+
+	// Steady memory: scrapes 20s apart, a refresh every cache_ttl. The
+	// clock is the rig's, so an hour passes in seconds: right after it, the
+	// memory its refreshes freed has not yet gone back to the system, as it
+	// would have between real scrapes. The steady figure is taken a real
+	// scrape interval later, at rest; the others are shown beside it.
+	f.SteadyPeakRSS = peakRSS(func() {
+		for range 200 {
+			r.clock.Advance(steadyInterval)
+			scrape(r.handler)
+		}
+	})
+	runtime.GC()
+	f.SteadyRSSAfter = rssMiB()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f.SteadyHeap = float64(ms.HeapAlloc) / (1 << 20)
+	time.Sleep(steadyInterval)
+	f.SteadyRSS = rssMiB()
+	f.Goroutines = runtime.NumGoroutine()
+
+	f.BurstPeakRSS, f.BurstOK, f.BurstRefused, f.BurstOther = burst(r.handler, o.Burst)
+
+	if err := r.reconfigure(o.PerVendor); err != nil {
+		return f, err
+	}
+	// Warm scrapes against the floor, interleaved so both see the same machine.
 	if f.Warm, f.Floor, f.WarmCPU, f.FloorCPU, err = warmAndFloor(r, o.WarmRuns, o.WarmProfile); err != nil {
 		return f, err
 	}
@@ -193,28 +240,6 @@ func measure(o options) (figures, error) {
 	if err := r.sims.setLatency(0); err != nil {
 		return f, err
 	}
-
-	// Steady memory: scrapes 20s apart, a refresh every cache_ttl. The
-	// clock is the rig's, so an hour passes in seconds: right after it, the
-	// memory its refreshes freed has not yet gone back to the system, as it
-	// would have between real scrapes. The steady figure is taken a real
-	// scrape interval later, at rest; the others are shown beside it.
-	f.SteadyPeakRSS = peakRSS(func() {
-		for range 200 {
-			r.clock.Advance(steadyInterval)
-			scrape(r.handler)
-		}
-	})
-	runtime.GC()
-	f.SteadyRSSAfter = rssMiB()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	f.SteadyHeap = float64(ms.HeapAlloc) / (1 << 20)
-	time.Sleep(steadyInterval)
-	f.SteadyRSS = rssMiB()
-	f.Goroutines = runtime.NumGoroutine()
-
-	f.BurstPeakRSS, f.BurstOK, f.BurstRefused, f.BurstOther = burst(r.handler, o.Burst)
 
 	if err := r.exporter.Apply(&config.Config{}); err != nil { // its caches and connections go
 		return f, err
