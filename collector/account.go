@@ -54,9 +54,9 @@ type account struct {
 	requests *requestCounts
 	// ownLabels label the exporter's own series of the account.
 	ownLabels []*dto.LabelPair
-	// closeIdle closes the account's idle upstream connections once a
-	// reload drops it; nil when it has none of its own.
-	closeIdle func()
+	// client sends the upstream requests, shared with the accounts of the
+	// same http_client_config; nil in tests whose sources send none.
+	client *sharedClient
 
 	// flight holds at most one refresh: concurrent scrapes share it.
 	flight singleflight.Group
@@ -150,6 +150,10 @@ func (a *account) snapshot() state {
 // detached from any scrape: a scrape that stops waiting does not cancel it.
 // It is bounded as a whole by refresh_timeout, each request by timeout.
 func (a *account) refresh() {
+	if a.client != nil {
+		a.client.begin()
+		defer a.client.end()
+	}
 	trace := &upstream.Trace{}
 	ctx, cancel := context.WithTimeout(upstream.WithTrace(context.Background(), trace), a.refreshTimeout)
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,38 +158,6 @@ func TestAIOpsUpstreamRequestsPerScrape(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, int64(2), f.inj.Requests(), "concurrent scrapes at expiry share one refresh")
-}
-
-// A reload that keeps an account keeps its connection to the vendor; one
-// that drops it closes the connection instead of leaving it idle.
-func TestReloadClosesTheConnectionsOfDroppedAccounts(t *testing.T) {
-	sim := simulator.NewAIOps(simEmail, simToken)
-	sim.SetLicenses(simulator.DemoAIOpsLicenses(time.Now()))
-	inj := faults.Wrap(sim)
-	srv := httptest.NewUnstartedServer(inj)
-	var closed atomic.Int64
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateClosed {
-			closed.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	cfg, err := config.Parse(fmt.Appendf(nil, "accounts:\n  - name: acct\n    base_url: %s\n    aiops: {email: %s, token: %s}\n", srv.URL, simEmail, simToken), "")
-	require.NoError(t, err)
-	clock := newFakeClock()
-	e := New(Options{Clock: clock.Now, Registerer: prometheus.NewRegistry()})
-	require.NoError(t, e.Apply(cfg))
-	require.Equal(t, 1.0, scrapeOnce(t, e, context.Background(), "")[`quota_exporter_scrape_success{account="acct",vendor="aiops"}`])
-
-	require.NoError(t, e.Apply(cfg))
-	clock.Advance(time.Hour)
-	scrapeOnce(t, e, context.Background(), "")
-	assert.Equal(t, int64(2), inj.Requests())
-	assert.Zero(t, closed.Load(), "the unchanged account kept its connection")
-
-	require.NoError(t, e.Apply(&config.Config{}))
-	assert.Eventually(t, func() bool { return closed.Load() == 1 }, 5*time.Second, 10*time.Millisecond)
 }
 
 func TestAIOpsFailingVendorIsNotCalledOnEveryScrape(t *testing.T) {

@@ -8,7 +8,6 @@ package collector
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	promcfg "github.com/prometheus/common/config"
 
 	"github.com/quotaexporter/quota_exporter/config"
 	"github.com/quotaexporter/quota_exporter/limits"
@@ -53,8 +51,6 @@ type Options struct {
 	// StoragePath is where answers are kept across restarts; "" keeps them
 	// in memory only.
 	StoragePath string
-	// newHTTPClient is replaced in tests; nil means the Prometheus HTTP client config.
-	newHTTPClient func(promcfg.HTTPClientConfig) (*http.Client, error)
 }
 
 // Exporter holds the configured accounts and their caches.
@@ -78,11 +74,6 @@ func New(opts Options) *Exporter {
 	}
 	if opts.Owns == nil {
 		opts.Owns = func(string) bool { return true }
-	}
-	if opts.newHTTPClient == nil {
-		opts.newHTTPClient = func(c promcfg.HTTPClientConfig) (*http.Client, error) {
-			return promcfg.NewClientFromConfig(c, namespace)
-		}
 	}
 	e := &Exporter{
 		opts: opts,
@@ -114,12 +105,17 @@ func (e *Exporter) ownedAccounts() float64 {
 }
 
 // Apply replaces the configured accounts, keeping only those this replica
-// owns. An account whose configuration is unchanged keeps its cache, so a
-// reload does not cause a burst of upstream calls. On error nothing changes.
+// owns. An account whose configuration is unchanged keeps its cache (so a
+// reload does not cause a burst of upstream calls) and its HTTP client. On
+// error nothing changes.
+//
+// The client of an account dropped or replaced needs no closing: it holds no
+// idle connection once the refreshes in flight on it end (sharedClient.end).
 func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.RLock()
 	old := e.accounts
 	e.mu.RUnlock()
+	clients := clientsOf(old)
 
 	var errs []error
 	next := make([]*account, 0, len(cfg.Accounts))
@@ -137,7 +133,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if i >= 0 && old[i].vendor == ac.Effective.Vendor && old[i].requests != nil {
 			counts = old[i].requests
 		}
-		a, err := e.newAccount(ac, counts)
+		a, err := e.newAccount(ac, counts, &clients)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("account %q: %w", ac.Name, err))
 			continue
@@ -159,27 +155,22 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	e.mu.Lock()
 	e.accounts = next
 	e.mu.Unlock()
-
-	// The connections of replaced accounts close rather than wait for a timeout.
-	for _, a := range old {
-		if a.closeIdle != nil && !slices.Contains(next, a) {
-			a.closeIdle()
-		}
-	}
 	return nil
 }
 
-func (e *Exporter) newAccount(ac config.Account, counts *requestCounts) (*account, error) {
+// newAccount builds an account, on the client of clients with its
+// http_client_config or a new one added to clients.
+func (e *Exporter) newAccount(ac config.Account, counts *requestCounts, clients *[]*sharedClient) (*account, error) {
 	v, ok := vendors[ac.Effective.Vendor]
 	if !ok {
 		return nil, fmt.Errorf("vendor %q is not supported by this version", ac.Effective.Vendor)
 	}
-	httpClient, err := e.opts.newHTTPClient(ac.Effective.HTTPClientConfig)
+	client, err := clientFor(clients, ac.Effective.HTTPClientConfig)
 	if err != nil {
 		return nil, fmt.Errorf("http_client_config: %w", err)
 	}
 	up := &upstream.Client{
-		HTTP:      httpClient,
+		HTTP:      client.http,
 		UserAgent: e.opts.UserAgent,
 		Timeout:   ac.Effective.Timeout,
 		Observe:   e.observer(counts, ac.Effective.Vendor),
@@ -200,7 +191,7 @@ func (e *Exporter) newAccount(ac config.Account, counts *requestCounts) (*accoun
 		return nil, err
 	}
 	a := newAccount(ac, src, e.opts.Clock, e.opts.Logger)
-	a.closeIdle, a.requests = httpClient.CloseIdleConnections, counts
+	a.client, a.requests = client, counts
 	if e.store != nil {
 		if a.identity, err = identityOf(ac); err != nil {
 			return nil, err
