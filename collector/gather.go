@@ -63,8 +63,16 @@ func (s *scrape) Gather() ([]*dto.MetricFamily, error) {
 	// sorts before it).
 	accounts := slices.SortedFunc(slices.Values(s.accounts), func(a, b *account) int { return strings.Compare(a.name, b.name) })
 	states := make([]state, len(accounts))
+	// Most accounts' data is fresh: their state is read here. Only those
+	// due for a refresh go through current, concurrently, since some may
+	// wait for it (until ctx is done).
+	start := s.clock()
 	var wg sync.WaitGroup
 	for i, a := range accounts {
+		if st := a.snapshot(); !a.needsRefresh(st, start) {
+			states[i] = st
+			continue
+		}
 		wg.Go(func() { states[i] = a.current(s.ctx) })
 	}
 	wg.Wait()
