@@ -123,8 +123,8 @@ func (b *builder) ownGauge(d *metricDesc, labels []*dto.LabelPair, v float64) {
 func (b *builder) ownFamilies() []*dto.MetricFamily {
 	var mfs []*dto.MetricFamily
 	for _, d := range ownDescs {
-		if mf := b.families[d]; mf != nil {
-			mfs = append(mfs, mf)
+		if f := b.families[d]; f != nil {
+			mfs = append(mfs, b.materialize(f, nil))
 		}
 	}
 	return mfs
