@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 // The exporter's own per-account metrics.
@@ -21,7 +23,7 @@ var (
 		"Unix time at which the last successful upstream refresh of the account ended.")
 	ownDataAge = ownDesc(namespace+"_data_age_seconds",
 		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.")
-	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess, ownRequests} // by name
+	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess} // by name
 )
 
 func ownDesc(name, help string) *metricDesc {
@@ -79,19 +81,23 @@ func (s *scrape) Gather() ([]*dto.MetricFamily, error) {
 
 	now := s.clock()
 	own := newBuilder(nil, 0)
-	parts := make([][]*dto.MetricFamily, 0, 2*len(accounts)+2)
+	parts := make([][]*dto.MetricFamily, 0, 2*len(accounts)+3)
+	var requests []*dto.Metric
+	if s.all {
+		requests = make([]*dto.Metric, 0, len(accounts)*len(upstream.Results))
+	}
 	for i, a := range accounts {
 		st := states[i]
 		servable := a.servable(st, now)
 		ownSeries(own, a, st, servable, now)
 		if s.all && a.requests != nil {
-			a.requests.add(own)
+			requests = a.requests.appendSeries(requests)
 		}
 		if servable {
 			parts = append(parts, st.data.families, st.data.clockedFamilies(now))
 		}
 	}
-	parts = append(parts, own.ownFamilies())
+	parts = append(parts, own.ownFamilies(), requestsFamily(requests))
 	var err error
 	if s.longLived != nil {
 		var mfs []*dto.MetricFamily
