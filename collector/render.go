@@ -88,10 +88,10 @@ type builder struct {
 	families  map[*metricDesc]*pending
 	series    int
 	err       error
-	// pairs and values are set when the families are kept until the next
-	// refresh: their series then share equal label pairs and values, which
-	// most repeat (states, products, 0 and 1), so that a stored series costs
-	// little more than its dto.Metric.
+	// pairs, gauges and counters are set when the families are kept until
+	// the next refresh: their series then share equal label pairs and
+	// values, which most repeat (states, products, 0 and 1), so that a
+	// stored series costs little more than its dto.Metric.
 	pairs    map[[2]string]*dto.LabelPair
 	gauges   map[uint64]*dto.Gauge
 	counters map[uint64]*dto.Counter
@@ -235,8 +235,8 @@ func (b *builder) pair(name *string, value string) *dto.LabelPair {
 }
 
 // sharedValue returns the message of kept families that holds v, made by
-// wrap the first time. Keyed by v's bits: -0 and 0 print differently, and
-// NaN must find itself.
+// wrap the first time. Keyed by v's bits: -0 must not become 0 (they are
+// equal as floats), and NaN must find itself (it equals nothing).
 func sharedValue[M any](shared map[uint64]*M, v float64, wrap func(*float64) *M) *M {
 	key := math.Float64bits(v)
 	if m := shared[key]; m != nil {
