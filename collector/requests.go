@@ -54,13 +54,20 @@ var resultOrder = slices.SortedFunc(func(yield func(int) bool) {
 	}
 }, func(a, b int) int { return strings.Compare(string(upstream.Results[a]), string(upstream.Results[b])) })
 
+// zeroRequests is the value of every result an account has not had yet,
+// most of them: never changed, it is shared.
+var zeroRequests = &dto.Counter{Value: new(float64)}
+
 // appendSeries appends the counts as series, in the order of their labels.
 func (c *requestCounts) appendSeries(ms []*dto.Metric) []*dto.Metric {
 	for _, i := range resultOrder {
 		n := float64(c.n[i].Load())
 		m := c.series[i].Load()
 		if m == nil || m.GetCounter().GetValue() != n {
-			m = &dto.Metric{Label: c.labels[i], Counter: &dto.Counter{Value: &n}}
+			m = &dto.Metric{Label: c.labels[i], Counter: zeroRequests}
+			if n != 0 {
+				m.Counter = &dto.Counter{Value: &n}
+			}
 			c.series[i].Store(m)
 		}
 		ms = append(ms, m)

@@ -19,6 +19,7 @@ func TestRequestSeriesAreReusedWhileTheirCountStays(t *testing.T) {
 	c := newRequestCounts("ops", "aiops")
 	first := c.appendSeries(nil)
 	require.Len(t, first, len(upstream.Results))
+	require.Same(t, first[0].GetCounter(), first[1].GetCounter(), "the zeros share their value")
 	c.inc(upstream.ResultSuccess)
 	c.inc(upstream.ResultSuccess)
 	second := c.appendSeries(nil)
