@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/quotaexporter/quota_exporter/vendor_clients/upstream"
 )
 
 // The exporter's own per-account metrics.
@@ -21,7 +23,7 @@ var (
 		"Unix time at which the last successful upstream refresh of the account ended.")
 	ownDataAge = ownDesc(namespace+"_data_age_seconds",
 		"Age of the vendor data served now for the account: time since the refresh that fetched it. Absent when no data is served.")
-	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess, ownRequests} // by name
+	ownDescs = []*metricDesc{ownDataAge, ownLastSuccess, ownDuration, ownSuccess} // by name
 )
 
 func ownDesc(name, help string) *metricDesc {
@@ -63,27 +65,39 @@ func (s *scrape) Gather() ([]*dto.MetricFamily, error) {
 	// sorts before it).
 	accounts := slices.SortedFunc(slices.Values(s.accounts), func(a, b *account) int { return strings.Compare(a.name, b.name) })
 	states := make([]state, len(accounts))
+	// Most accounts' data is fresh: their state is read here. Only those
+	// due for a refresh go through current, concurrently, since some may
+	// wait for it (until ctx is done).
+	start := s.clock()
 	var wg sync.WaitGroup
 	for i, a := range accounts {
+		if st := a.snapshot(); !a.needsRefresh(st, start) {
+			states[i] = st
+			continue
+		}
 		wg.Go(func() { states[i] = a.current(s.ctx) })
 	}
 	wg.Wait()
 
 	now := s.clock()
 	own := newBuilder(nil, 0)
-	parts := make([][]*dto.MetricFamily, 0, 2*len(accounts)+2)
+	parts := make([][]*dto.MetricFamily, 0, 2*len(accounts)+3)
+	var requests []*dto.Metric
+	if s.all {
+		requests = make([]*dto.Metric, 0, len(accounts)*len(upstream.Results))
+	}
 	for i, a := range accounts {
 		st := states[i]
 		servable := a.servable(st, now)
 		ownSeries(own, a, st, servable, now)
 		if s.all && a.requests != nil {
-			a.requests.add(own)
+			requests = a.requests.appendSeries(requests)
 		}
 		if servable {
 			parts = append(parts, st.data.families, st.data.clockedFamilies(now))
 		}
 	}
-	parts = append(parts, own.ownFamilies())
+	parts = append(parts, own.ownFamilies(), requestsFamily(requests))
 	var err error
 	if s.longLived != nil {
 		var mfs []*dto.MetricFamily
@@ -115,8 +129,8 @@ func (b *builder) ownGauge(d *metricDesc, labels []*dto.LabelPair, v float64) {
 func (b *builder) ownFamilies() []*dto.MetricFamily {
 	var mfs []*dto.MetricFamily
 	for _, d := range ownDescs {
-		if mf := b.families[d]; mf != nil {
-			mfs = append(mfs, mf)
+		if f := b.families[d]; f != nil {
+			mfs = append(mfs, b.materialize(f, nil))
 		}
 	}
 	return mfs

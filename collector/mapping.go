@@ -29,7 +29,7 @@ func (s *metricSet) clockedFamilies(now time.Time) []*dto.MetricFamily {
 	if s.clocked == nil {
 		return nil
 	}
-	b := &builder{shared: s.shared, layouts: s.layouts, frozen: true, families: map[*metricDesc]*dto.MetricFamily{}}
+	b := &builder{shared: s.shared, layouts: s.layouts, frozen: true, families: map[*metricDesc]*pending{}}
 	s.clocked(now, b)
 	mfs, err := b.finish()
 	if err != nil {
@@ -90,7 +90,7 @@ func (a vendorAnswer[S]) render() (*metricSet, error) {
 // refresh would on too many series or a bad label value. The clock-derived
 // series are rendered once as of now, so that they count and are checked too.
 func (m mapping[S]) render(acct config.Account, snap S, now time.Time) (*metricSet, error) {
-	b := newBuilder(newAccountLabels(acct.Name, acct.Effective.Labels), cmp.Or(acct.Effective.MaxSeries, config.DefaultMaxSeries))
+	b := newKeptBuilder(newAccountLabels(acct.Name, acct.Effective.Labels), cmp.Or(acct.Effective.MaxSeries, config.DefaultMaxSeries))
 	m.static(snap, b)
 	families, err := b.finish()
 	if err != nil {
@@ -99,7 +99,7 @@ func (m mapping[S]) render(acct config.Account, snap S, now time.Time) (*metricS
 	set := &metricSet{families: families, shared: b.shared, layouts: b.layouts}
 	if m.clocked != nil {
 		set.clocked = func(now time.Time, b *builder) { m.clocked(acct, snap, now, b) }
-		b.families = map[*metricDesc]*dto.MetricFamily{}
+		b.families = map[*metricDesc]*pending{}
 		set.clocked(now, b)
 		if _, err := b.finish(); err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -70,5 +71,25 @@ func BenchmarkSaveAnswer(b *testing.B) {
 			size := snapshot.Len()
 			b.ReportMetric(float64(size), "snapshot-bytes")
 		})
+	}
+}
+
+// BenchmarkStoredSeries reports the live heap that 1,000 accounts' stored
+// families take (the demo data), per series: what steady memory is made of.
+func BenchmarkStoredSeries(b *testing.B) {
+	s := newStoredVendors(b)
+	cfg := s.manyAccounts(b, 1000)
+	for b.Loop() {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		e := s.start(b, "", cfg, &syncbuf.Buffer{})
+		series := len(scrapeOnce(b, e, b.Context(), ""))
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(series), "live-bytes/series")
+		b.ReportMetric(float64(series), "series")
+		runtime.KeepAlive(e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -76,14 +77,6 @@ func newLayout(d *metricDesc, shared accountLabels) *layout {
 	return l
 }
 
-// series is one sample with its protobuf parts in a single allocation.
-type series struct {
-	metric  dto.Metric
-	gauge   dto.Gauge
-	counter dto.Counter
-	value   float64
-}
-
 // builder renders one account's series into metric families. Label values
 // are checked as they come (size, UTF-8) and the number of series is
 // bounded: the first violation is kept in err and ends the rendering.
@@ -92,13 +85,47 @@ type builder struct {
 	layouts   map[*metricDesc]*layout // read only when frozen
 	frozen    bool                    // layouts belong to a published set: do not add to them
 	maxSeries int                     // 0 for no bound
-	families  map[*metricDesc]*dto.MetricFamily
+	families  map[*metricDesc]*pending
 	series    int
 	err       error
+	// pairs, gauges and counters are set when the families are kept until
+	// the next refresh: their series then share equal label pairs and
+	// values, which most repeat (states, products, 0 and 1), so that a
+	// stored series costs little more than its dto.Metric.
+	pairs    map[[2]string]*dto.LabelPair
+	gauges   map[uint64]*dto.Gauge
+	counters map[uint64]*dto.Counter
 }
 
 func newBuilder(shared accountLabels, maxSeries int) *builder {
-	return &builder{shared: shared, layouts: map[*metricDesc]*layout{}, maxSeries: maxSeries, families: map[*metricDesc]*dto.MetricFamily{}}
+	return &builder{shared: shared, layouts: map[*metricDesc]*layout{}, maxSeries: maxSeries, families: map[*metricDesc]*pending{}}
+}
+
+// newKeptBuilder is a builder whose families are kept: see builder.pairs.
+func newKeptBuilder(shared accountLabels, maxSeries int) *builder {
+	b := newBuilder(shared, maxSeries)
+	b.pairs, b.gauges, b.counters = map[[2]string]*dto.LabelPair{}, map[uint64]*dto.Gauge{}, map[uint64]*dto.Counter{}
+	return b
+}
+
+// pending is one family's series until the builder finishes: width label
+// pairs and a value each. Its protobuf values are then allocated at once.
+type pending struct {
+	desc   *metricDesc
+	typ    dto.MetricType
+	width  int
+	labels []*dto.LabelPair // sorted by name, width per series
+	values []float64
+}
+
+func (f *pending) row(i int) []*dto.LabelPair {
+	return f.labels[i*f.width : (i+1)*f.width]
+}
+
+// ownedPair is a label pair with its value, in one allocation.
+type ownedPair struct {
+	pair  dto.LabelPair
+	value string
 }
 
 func (b *builder) gauge(d *metricDesc, v float64, labels ...string) {
@@ -166,37 +193,102 @@ func (b *builder) add(d *metricDesc, t dto.MetricType, v float64, labels []strin
 		}
 	}
 	l := b.layout(d)
-	pairs := make([]*dto.LabelPair, len(l.names))
-	own := make([]dto.LabelPair, len(labels))
+	f := b.family(d, t, len(l.names))
 	for i, name := range l.names {
-		if l.fixed[i] != nil {
-			pairs[i] = l.fixed[i]
-			continue
+		p := l.fixed[i]
+		if p == nil {
+			p = b.pair(name, labels[l.from[i]])
 		}
-		p := &own[l.from[i]]
-		p.Name, p.Value = name, &labels[l.from[i]]
-		pairs[i] = p
+		f.labels = append(f.labels, p)
 	}
-	b.put(d, t, pairs, v)
+	f.values = append(f.values, v)
 }
 
 // put adds a series whose labels are paired and sorted.
 func (b *builder) put(d *metricDesc, t dto.MetricType, labels []*dto.LabelPair, v float64) {
-	s := &series{value: v}
-	s.metric.Label = labels
-	if t == dto.MetricType_COUNTER {
-		s.counter.Value = &s.value
-		s.metric.Counter = &s.counter
-	} else {
-		s.gauge.Value = &s.value
-		s.metric.Gauge = &s.gauge
+	f := b.family(d, t, len(labels))
+	f.labels = append(f.labels, labels...)
+	f.values = append(f.values, v)
+}
+
+func (b *builder) family(d *metricDesc, t dto.MetricType, width int) *pending {
+	f := b.families[d]
+	if f == nil {
+		f = &pending{desc: d, typ: t, width: width}
+		b.families[d] = f
 	}
-	mf := b.families[d]
-	if mf == nil {
-		mf = &dto.MetricFamily{Name: d.name, Help: d.help, Type: t.Enum()}
-		b.families[d] = mf
+	return f
+}
+
+// pair returns the label pair name=value, shared when the families are kept.
+func (b *builder) pair(name *string, value string) *dto.LabelPair {
+	key := [2]string{*name, value}
+	if p := b.pairs[key]; p != nil {
+		return p
 	}
-	mf.Metric = append(mf.Metric, &s.metric)
+	p := &ownedPair{value: value}
+	p.pair.Name, p.pair.Value = name, &p.value
+	if b.pairs != nil {
+		b.pairs[key] = &p.pair
+	}
+	return &p.pair
+}
+
+// sharedValue returns the message of kept families that holds v, made by
+// wrap the first time. Keyed by v's bits: -0 must not become 0 (they are
+// equal as floats), and NaN must find itself (it equals nothing).
+func sharedValue[M any](shared map[uint64]*M, v float64, wrap func(*float64) *M) *M {
+	key := math.Float64bits(v)
+	if m := shared[key]; m != nil {
+		return m
+	}
+	m := wrap(&v)
+	shared[key] = m
+	return m
+}
+
+func newGauge(v *float64) *dto.Gauge     { return &dto.Gauge{Value: v} }
+func newCounter(v *float64) *dto.Counter { return &dto.Counter{Value: v} }
+
+// materialize makes the protobuf family of f, its series in order (nil:
+// as added), with one allocation for each part of all its series.
+func (b *builder) materialize(f *pending, order []int) *dto.MetricFamily {
+	n, w := len(f.values), f.width
+	mf := &dto.MetricFamily{Name: f.desc.name, Help: f.desc.help, Type: f.typ.Enum(), Metric: make([]*dto.Metric, n)}
+	metrics := make([]dto.Metric, n)
+	labels := make([]*dto.LabelPair, n*w)
+	var gauges []dto.Gauge
+	var counters []dto.Counter
+	switch {
+	case b.gauges != nil:
+	case f.typ == dto.MetricType_COUNTER:
+		counters = make([]dto.Counter, n)
+	default:
+		gauges = make([]dto.Gauge, n)
+	}
+	for j := range n {
+		i := j
+		if order != nil {
+			i = order[j]
+		}
+		m := &metrics[j]
+		m.Label = labels[j*w : (j+1)*w : (j+1)*w]
+		copy(m.Label, f.row(i))
+		switch {
+		case b.gauges != nil && f.typ == dto.MetricType_COUNTER:
+			m.Counter = sharedValue(b.counters, f.values[i], newCounter)
+		case b.gauges != nil:
+			m.Gauge = sharedValue(b.gauges, f.values[i], newGauge)
+		case counters != nil:
+			counters[j].Value = &f.values[i]
+			m.Counter = &counters[j]
+		default:
+			gauges[j].Value = &f.values[i]
+			m.Gauge = &gauges[j]
+		}
+		mf.Metric[j] = m
+	}
+	return mf
 }
 
 func (b *builder) layout(d *metricDesc) *layout {
@@ -218,38 +310,46 @@ func (b *builder) finish() ([]*dto.MetricFamily, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	mfs := slices.SortedFunc(maps.Values(b.families), func(x, y *dto.MetricFamily) int {
-		return strings.Compare(x.GetName(), y.GetName())
-	})
-	for _, mf := range mfs {
-		slices.SortStableFunc(mf.Metric, compareLabels)
-		for i := 1; i < len(mf.Metric); i++ {
-			if compareLabels(mf.Metric[i-1], mf.Metric[i]) == 0 {
+	mfs := make([]*dto.MetricFamily, 0, len(b.families))
+	for _, f := range b.families {
+		order := make([]int, len(f.values))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(x, y int) int { return compareRows(f.row(x), f.row(y)) })
+		for j := 1; j < len(order); j++ {
+			if compareRows(f.row(order[j-1]), f.row(order[j])) == 0 {
 				return nil, &upstream.Error{Result: upstream.ResultDecodeError,
-					Err: fmt.Errorf("the answer makes the series %s%s twice", mf.GetName(), quote.Text(labelsText(mf.Metric[i])))}
+					Err: fmt.Errorf("the answer makes the series %s%s twice", *f.desc.name, quote.Text(labelsText(f.row(order[j]))))}
 			}
 		}
+		mfs = append(mfs, b.materialize(f, order))
 	}
+	slices.SortFunc(mfs, func(x, y *dto.MetricFamily) int { return strings.Compare(x.GetName(), y.GetName()) })
 	return mfs, nil
 }
 
 // compareLabels orders series of one family as client_golang does: label
 // values in label name order (the names are the same within a family).
 func compareLabels(x, y *dto.Metric) int {
-	if c := cmp.Compare(len(x.Label), len(y.Label)); c != 0 {
+	return compareRows(x.Label, y.Label)
+}
+
+func compareRows(x, y []*dto.LabelPair) int {
+	if c := cmp.Compare(len(x), len(y)); c != 0 {
 		return c
 	}
-	for i, p := range x.Label {
-		if c := strings.Compare(p.GetValue(), y.Label[i].GetValue()); c != 0 {
+	for i, p := range x {
+		if c := strings.Compare(p.GetValue(), y[i].GetValue()); c != 0 {
 			return c
 		}
 	}
 	return 0
 }
 
-func labelsText(m *dto.Metric) string {
-	parts := make([]string, len(m.Label))
-	for i, p := range m.Label {
+func labelsText(pairs []*dto.LabelPair) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
 		parts[i] = fmt.Sprintf("%s=%q", p.GetName(), p.GetValue())
 	}
 	return "{" + strings.Join(parts, ",") + "}"

@@ -2,12 +2,14 @@ package collector
 
 import (
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 
 	"github.com/quotaexporter/quota_exporter/config"
@@ -123,4 +125,52 @@ func vendorOnly(series map[string]float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// Kept families share equal label pairs and values between their series,
+// which keep their own values: -0 stays -0 and NaN stays NaN.
+func TestKeptFamiliesShareLabelPairsAndValues(t *testing.T) {
+	gauge := vendorDesc("test_grants", "Grants.", "product", "state")
+	counter := vendorDesc("test_used_total", "Used.", "product")
+	b := newKeptBuilder(newAccountLabels("acct", nil), 0)
+	b.gauge(gauge, 1, "p2", "on")
+	b.gauge(gauge, 1, "p1", "on")
+	b.gauge(gauge, math.Copysign(0, -1), "p1", "off")
+	b.gauge(gauge, 0, "p2", "off")
+	b.gauge(gauge, math.NaN(), "p3", "off")
+	b.gauge(gauge, math.NaN(), "p3", "on")
+	b.counter(counter, 7, "p1")
+	b.counter(counter, 7, "p2")
+	mfs, err := b.finish()
+	require.NoError(t, err)
+
+	var text strings.Builder
+	for _, mf := range mfs {
+		_, err := expfmt.MetricFamilyToText(&text, mf)
+		require.NoError(t, err)
+	}
+	require.Equal(t, `# HELP test_grants Grants. May be served from cache, up to cache_ttl old.
+# TYPE test_grants gauge
+test_grants{account="acct",product="p1",state="off"} 0
+test_grants{account="acct",product="p1",state="on"} 1
+test_grants{account="acct",product="p2",state="off"} 0
+test_grants{account="acct",product="p2",state="on"} 1
+test_grants{account="acct",product="p3",state="off"} NaN
+test_grants{account="acct",product="p3",state="on"} NaN
+# HELP test_used_total Used. May be served from cache, up to cache_ttl old.
+# TYPE test_used_total counter
+test_used_total{account="acct",product="p1"} 7
+test_used_total{account="acct",product="p2"} 7
+`, text.String())
+
+	grants, used := mfs[0].Metric, mfs[1].Metric
+	require.Same(t, grants[0].Label[0], used[1].Label[0], "account")
+	require.Same(t, grants[0].Label[1], grants[1].Label[1], `product="p1"`)
+	require.Same(t, grants[0].Label[1], used[0].Label[1], `product="p1" of another metric`)
+	require.Same(t, grants[1].Label[2], grants[3].Label[2], `state="on"`)
+	require.Same(t, grants[1].Gauge, grants[3].Gauge, "1")
+	require.True(t, math.Signbit(grants[0].GetGauge().GetValue()), "-0 stays -0 (the text format prints it as 0, protobuf does not)")
+	require.False(t, math.Signbit(grants[2].GetGauge().GetValue()))
+	require.Same(t, grants[4].Gauge, grants[5].Gauge, "NaN")
+	require.Same(t, used[0].Counter, used[1].Counter, "7")
 }
